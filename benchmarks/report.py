@@ -1,0 +1,22 @@
+"""Writes one benchmark's section into BENCHMARKS.md, replacing that section's earlier version."""
+
+from __future__ import annotations
+
+import os
+import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCHMARKS_MD = os.path.join(ROOT, "BENCHMARKS.md")
+HEADER = "# Benchmarks\n\nRun by hand; each section says the command that produced it.\n"
+
+
+def write_section(key: str, body: str, path: str = BENCHMARKS_MD) -> None:
+  begin, end = f"<!-- begin {key} -->", f"<!-- end {key} -->"
+  section = f"{begin}\n{body.rstrip()}\n{end}"
+  text = open(path).read() if os.path.exists(path) else HEADER
+  pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+  text = pattern.sub(lambda _: section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}\n"
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    f.write(text if text.endswith("\n") else text + "\n")
+  os.replace(tmp, path)

@@ -1,0 +1,256 @@
+"""The architecture config: the one interface between search and deploy.
+
+A config is plain data (dataclasses <-> JSON). The search writes one, the model builder reads one,
+and the latency model keys its tables by the same block fields, so nothing downstream needs to know
+how an architecture was found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from proxyless_tf.errors import UserError
+
+MBCONV = "mbconv"
+ZERO = "zero"
+BLOCK_TYPES = (MBCONV, ZERO)
+
+
+class ArchConfigError(UserError, ValueError):
+  """A config that cannot describe a network; the message is one line saying where and how to fix."""
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+  """Rounds channels to a multiple of `divisor`, never more than 10% below `value` (MobileNet rule)."""
+  min_value = divisor if min_value is None else min_value
+  rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+  if rounded < 0.9 * value:
+    rounded += divisor
+  return rounded
+
+
+def conv_output_size(size: int, stride: int) -> int:
+  """Spatial size after a 'same'-padded conv, the padding every layer here uses."""
+  return -(-size // stride)
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+  """One inverted-residual block, or `zero`: the block is skipped and its input passes through."""
+
+  filters: int
+  stride: int = 1
+  kernel_size: int = 3
+  expand_ratio: int = 6
+  type: str = MBCONV
+
+  @property
+  def is_zero(self) -> bool:
+    return self.type == ZERO
+
+  def to_dict(self) -> dict[str, Any]:
+    if self.is_zero:
+      return {"type": ZERO, "filters": self.filters, "stride": self.stride}
+    return {"type": MBCONV, "filters": self.filters, "stride": self.stride,
+            "kernel_size": self.kernel_size, "expand_ratio": self.expand_ratio}
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchConfig:
+  """A whole network: stem conv (3x3, stride 2) -> blocks -> 1x1 head -> pool -> dropout -> dense."""
+
+  blocks: tuple[Block, ...]
+  input_size: int = 224
+  input_channels: int = 3
+  num_classes: int = 1000
+  stem_filters: int = 32
+  stem_kernel_size: int = 3
+  stem_stride: int = 2
+  head_filters: int = 1280
+  dropout: float = 0.0
+  bn_momentum: float = 0.9
+  bn_epsilon: float = 1e-3
+  name: str = "net"
+
+  def __post_init__(self):
+    object.__setattr__(self, "blocks", tuple(self.blocks))
+    validate(self)
+
+  def replace(self, **changes) -> "ArchConfig":
+    return dataclasses.replace(self, **changes)
+
+  def block_inputs(self) -> list[tuple[int, int]]:
+    """(resolution, channels) entering each block, in order."""
+    res = conv_output_size(self.input_size, self.stem_stride)
+    channels = self.stem_filters
+    shapes = []
+    for block in self.blocks:
+      shapes.append((res, channels))
+      res = conv_output_size(res, block.stride)
+      channels = block.filters
+    return shapes
+
+  @property
+  def final_resolution(self) -> int:
+    res = conv_output_size(self.input_size, self.stem_stride)
+    for block in self.blocks:
+      res = conv_output_size(res, block.stride)
+    return res
+
+  def to_dict(self) -> dict[str, Any]:
+    return {
+        "name": self.name,
+        "input_size": self.input_size,
+        "input_channels": self.input_channels,
+        "num_classes": self.num_classes,
+        "stem": {"filters": self.stem_filters, "kernel_size": self.stem_kernel_size,
+                 "stride": self.stem_stride},
+        "blocks": [b.to_dict() for b in self.blocks],
+        "head": {"filters": self.head_filters},
+        "dropout": self.dropout,
+        "bn": {"momentum": self.bn_momentum, "epsilon": self.bn_epsilon},
+    }
+
+  def to_json(self) -> str:
+    return json.dumps(self.to_dict(), indent=2)
+
+  @classmethod
+  def from_dict(cls, data: Any) -> "ArchConfig":
+    return from_dict(data)
+
+  def with_io(self, input_size: int | None = None, input_channels: int | None = None,
+              num_classes: int | None = None) -> "ArchConfig":
+    """The same network for another task (e.g. 32x32x1 inputs, 10 classes)."""
+    return self.replace(
+        input_size=self.input_size if input_size is None else input_size,
+        input_channels=self.input_channels if input_channels is None else input_channels,
+        num_classes=self.num_classes if num_classes is None else num_classes)
+
+  def with_width(self, multiplier: float) -> "ArchConfig":
+    """Scales stem and blocks (and the head only when widening), MobileNet-style rounding."""
+    if multiplier <= 0:
+      raise ArchConfigError(f"width multiplier must be > 0, got {multiplier}")
+    if multiplier == 1.0:
+      return self
+    blocks = tuple(dataclasses.replace(b, filters=make_divisible(b.filters * multiplier))
+                   for b in self.blocks)
+    head = make_divisible(self.head_filters * multiplier) if multiplier > 1.0 else self.head_filters
+    return self.replace(stem_filters=make_divisible(self.stem_filters * multiplier),
+                        blocks=blocks, head_filters=head)
+
+
+def has_residual(in_channels: int, block: Block) -> bool:
+  return block.stride == 1 and in_channels == block.filters
+
+
+def _check_int(where: str, field: str, value: Any, minimum: int = 1) -> None:
+  if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    raise ArchConfigError(f"{where}: '{field}' must be an integer >= {minimum}, got {value!r}")
+
+
+def validate(config: ArchConfig) -> None:
+  """Raises ArchConfigError naming the first bad field."""
+  _check_int("config", "input_size", config.input_size)
+  _check_int("config", "input_channels", config.input_channels)
+  _check_int("config", "num_classes", config.num_classes)
+  _check_int("stem", "filters", config.stem_filters)
+  _check_int("stem", "kernel_size", config.stem_kernel_size)
+  _check_int("stem", "stride", config.stem_stride)
+  _check_int("head", "filters", config.head_filters)
+  if not isinstance(config.dropout, (int, float)) or not 0.0 <= config.dropout < 1.0:
+    raise ArchConfigError(f"config: 'dropout' must be in [0, 1), got {config.dropout!r}")
+  if not isinstance(config.bn_momentum, (int, float)) or not 0.0 <= config.bn_momentum < 1.0:
+    raise ArchConfigError(
+        f"bn: 'momentum' must be in [0, 1) (Keras convention: weight of the old statistics), "
+        f"got {config.bn_momentum!r}")
+  if not isinstance(config.bn_epsilon, (int, float)) or config.bn_epsilon <= 0:
+    raise ArchConfigError(f"bn: 'epsilon' must be > 0, got {config.bn_epsilon!r}")
+  if not config.blocks:
+    raise ArchConfigError("config: 'blocks' is empty; a network needs at least one block")
+  channels = config.stem_filters
+  for i, block in enumerate(config.blocks):
+    where = f"block {i}"
+    if not isinstance(block, Block):
+      raise ArchConfigError(f"{where}: expected a Block, got {type(block).__name__}")
+    if block.type not in BLOCK_TYPES:
+      raise ArchConfigError(f"{where}: 'type' must be one of {list(BLOCK_TYPES)}, got {block.type!r}")
+    _check_int(where, "filters", block.filters)
+    if block.stride not in (1, 2) or isinstance(block.stride, bool):
+      raise ArchConfigError(f"{where}: 'stride' must be 1 or 2, got {block.stride!r}")
+    if block.is_zero:
+      if not has_residual(channels, block):
+        raise ArchConfigError(
+            f"{where}: 'zero' is only legal where a residual is possible (stride 1 and in == out "
+            f"channels), here stride={block.stride}, in={channels}, out={block.filters}")
+    else:
+      _check_int(where, "kernel_size", block.kernel_size)
+      if block.kernel_size % 2 == 0:
+        raise ArchConfigError(f"{where}: 'kernel_size' must be odd, got {block.kernel_size}")
+      _check_int(where, "expand_ratio", block.expand_ratio)
+    channels = block.filters
+  if config.input_size < config.stem_stride:
+    raise ArchConfigError(f"config: 'input_size' {config.input_size} is smaller than the stem stride")
+
+
+_TOP_KEYS = {"name", "input_size", "input_channels", "num_classes", "stem", "blocks", "head",
+             "dropout", "bn"}
+_BLOCK_KEYS = {"type", "filters", "stride", "kernel_size", "expand_ratio"}
+
+
+def _block_from_dict(i: int, data: Any) -> Block:
+  if not isinstance(data, dict):
+    raise ArchConfigError(f"block {i}: expected an object, got {type(data).__name__}")
+  unknown = set(data) - _BLOCK_KEYS
+  if unknown:
+    raise ArchConfigError(f"block {i}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_BLOCK_KEYS)}")
+  block_type = data.get("type", MBCONV)
+  for field in ("filters",) + (("kernel_size", "expand_ratio") if block_type == MBCONV else ()):
+    if field not in data:
+      raise ArchConfigError(f"block {i}: missing field '{field}'")
+  if block_type == ZERO:
+    return Block(filters=data["filters"], stride=data.get("stride", 1), type=ZERO)
+  return Block(filters=data["filters"], stride=data.get("stride", 1),
+               kernel_size=data["kernel_size"], expand_ratio=data["expand_ratio"], type=block_type)
+
+
+def from_dict(data: Any) -> ArchConfig:
+  if not isinstance(data, dict):
+    raise ArchConfigError(f"config: expected a JSON object, got {type(data).__name__}")
+  unknown = set(data) - _TOP_KEYS
+  if unknown:
+    raise ArchConfigError(f"config: unknown field(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+  if "blocks" not in data or not isinstance(data["blocks"], list):
+    raise ArchConfigError("config: 'blocks' must be a list of block objects")
+  blocks = tuple(_block_from_dict(i, b) for i, b in enumerate(data["blocks"]))
+  stem = data.get("stem", {})
+  head = data.get("head", {})
+  bn = data.get("bn", {})
+  for section, value in (("stem", stem), ("head", head), ("bn", bn)):
+    if not isinstance(value, dict):
+      raise ArchConfigError(f"{section}: expected an object, got {type(value).__name__}")
+  defaults = ArchConfig.__dataclass_fields__
+  return ArchConfig(
+      blocks=blocks,
+      name=data.get("name", defaults["name"].default),
+      input_size=data.get("input_size", defaults["input_size"].default),
+      input_channels=data.get("input_channels", defaults["input_channels"].default),
+      num_classes=data.get("num_classes", defaults["num_classes"].default),
+      stem_filters=stem.get("filters", defaults["stem_filters"].default),
+      stem_kernel_size=stem.get("kernel_size", defaults["stem_kernel_size"].default),
+      stem_stride=stem.get("stride", defaults["stem_stride"].default),
+      head_filters=head.get("filters", defaults["head_filters"].default),
+      dropout=data.get("dropout", defaults["dropout"].default),
+      bn_momentum=bn.get("momentum", defaults["bn_momentum"].default),
+      bn_epsilon=bn.get("epsilon", defaults["bn_epsilon"].default),
+  )
+
+
+def from_json(text: str, source: str = "config") -> ArchConfig:
+  try:
+    data = json.loads(text)
+  except json.JSONDecodeError as e:
+    raise ArchConfigError(f"{source}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+  return from_dict(data)
+

@@ -1,0 +1,58 @@
+"""uint8 images -> normalized float batches at the network's input size, as tf.data pipelines."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from proxyless_tf.data.sources import Split
+from proxyless_tf.errors import UserError
+
+
+def normalize(images, input_size: int, channels: int):
+  """uint8 NHWC -> float32 in [-1, 1], resized to `input_size` and matched to `channels`."""
+  x = tf.cast(images, tf.float32) / 127.5 - 1.0
+  have = x.shape[-1]
+  if have != channels:
+    if have == 1:
+      x = tf.repeat(x, channels, axis=-1)
+    elif channels == 1:
+      x = tf.reduce_mean(x, axis=-1, keepdims=True)
+    else:
+      raise UserError(f"cannot map {have}-channel images to a {channels}-channel network input")
+  if x.shape[1] != input_size or x.shape[2] != input_size:
+    x = tf.image.resize(x, (input_size, input_size))
+  return x
+
+
+def _augment(x, pad: int):
+  """Random crop after zero padding, and horizontal flip: the usual small-image augmentation."""
+  size = tf.shape(x)[1]
+  x = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], constant_values=-1.0)
+  x = tf.image.random_crop(x, tf.stack([tf.shape(x)[0], size, size, tf.shape(x)[3]]))
+  return tf.image.random_flip_left_right(x)
+
+
+def make_dataset(split: Split, batch_size: int, input_size: int, channels: int, *,
+                 training: bool, seed: int = 0, repeat: bool | None = None) -> tf.data.Dataset:
+  ds = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+  if training:
+    ds = ds.shuffle(min(len(split), 50_000), seed=seed, reshuffle_each_iteration=True)
+  if repeat if repeat is not None else training:
+    ds = ds.repeat()
+  ds = ds.batch(batch_size, drop_remainder=training)
+
+  def prep(images, labels):
+    x = normalize(images, input_size, channels)
+    if training:
+      x = _augment(x, pad=max(1, input_size // 8))
+    return x, labels
+
+  return ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def sample_batch(split: Split, count: int, input_size: int, channels: int, seed: int = 0) -> np.ndarray:
+  """A fixed normalized batch, e.g. for int8 calibration or BN statistics."""
+  rng = np.random.default_rng(seed)
+  indices = rng.choice(len(split), min(count, len(split)), replace=False)
+  return normalize(split.images[indices], input_size, channels).numpy()

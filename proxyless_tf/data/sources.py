@@ -1,0 +1,197 @@
+"""Where images come from: Fashion-MNIST IDX files, prepared tensorflow-datasets, image folders, TFRecords.
+
+Every source returns uint8 NHWC images and int labels in memory: the data sizes this tool runs on
+a CPU (Fashion-MNIST, CIFAR, small folders) fit easily, and in-memory arrays make the held-out
+split exact and the runs reproducible. Nothing here touches the network: missing data is one line
+that says how to get it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import gzip
+import os
+
+import numpy as np
+
+from proxyless_tf.errors import UserError
+
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+@dataclasses.dataclass
+class Split:
+  images: np.ndarray  # uint8, (N, H, W, C)
+  labels: np.ndarray  # int32, (N,)
+
+  def __len__(self):
+    return len(self.labels)
+
+  def take(self, indices) -> "Split":
+    return Split(self.images[indices], self.labels[indices])
+
+
+@dataclasses.dataclass
+class Dataset:
+  name: str
+  train: Split
+  test: Split
+  num_classes: int
+
+  @property
+  def image_shape(self) -> tuple[int, int, int]:
+    return tuple(self.train.images.shape[1:])
+
+
+def read_idx(path: str) -> np.ndarray:
+  """Reads an IDX file (optionally gzipped): big-endian header of magic, dims, then uint8 data."""
+  opener = gzip.open if path.endswith(".gz") else open
+  try:
+    with opener(path, "rb") as f:
+      data = f.read()
+  except (OSError, EOFError) as e:
+    raise UserError(f"cannot read IDX file {path}: {e}") from None
+  if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+    raise UserError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
+  ndim = data[3]
+  dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+  offset = 4 + 4 * ndim
+  expected = int(np.prod(dims))
+  if len(data) - offset != expected:
+    raise UserError(f"{path} is truncated: header says {expected} bytes of data, found "
+                    f"{len(data) - offset}")
+  return np.frombuffer(data, np.uint8, offset=offset).reshape(dims)
+
+
+def load_fashion_mnist_local(data_dir: str | None = None) -> Dataset:
+  directory = data_dir or FASHION_MNIST_DIR
+  splits = {}
+  for split, (images_file, labels_file) in FASHION_MNIST_FILES.items():
+    paths = [os.path.join(directory, name) for name in (images_file, labels_file)]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+      raise UserError(
+          f"Fashion-MNIST not found ({missing[0]} is missing): install it with "
+          "`apt-get install dataset-fashion-mnist` or pass --data_dir=DIR holding the four IDX files")
+    images, labels = (read_idx(p) for p in paths)
+    if len(images) != len(labels):
+      raise UserError(f"{directory}: {split} has {len(images)} images but {len(labels)} labels")
+    splits[split] = Split(images[..., None], labels.astype(np.int32))
+  return Dataset("fashion_mnist_local", splits["train"], splits["test"], num_classes=10)
+
+
+def load_tfds(name: str, data_dir: str | None = None) -> Dataset:
+  """A dataset already prepared by tensorflow-datasets under `data_dir` (no download attempted)."""
+  try:
+    import tensorflow_datasets as tfds
+  except ImportError as e:
+    raise UserError(f"tensorflow-datasets cannot be imported ({e}); "
+                    "pip install tensorflow-datasets importlib_resources") from None
+  try:
+    builder = tfds.builder(name, data_dir=data_dir)
+  except Exception as e:  # tfds raises several types for unknown names
+    raise UserError(f"unknown tensorflow-datasets name '{name}': {str(e).splitlines()[0]}") from None
+  if not builder.is_prepared():
+    raise UserError(f"tensorflow-datasets '{name}' is not prepared under {builder.data_dir}: this "
+                    f"tool never downloads; run `tfds build {name} --data_dir=DIR` where there is "
+                    "network and pass --data_dir=DIR, or use --dataset=fashion_mnist_local")
+  splits = {}
+  for split in ("train", "test"):
+    if split not in builder.info.splits:
+      raise UserError(f"tensorflow-datasets '{name}' has no '{split}' split")
+    arrays = tfds.as_numpy(builder.as_dataset(split=split, as_supervised=True, batch_size=-1))
+    images, labels = arrays
+    if images.ndim == 3:
+      images = images[..., None]
+    splits[split] = Split(images.astype(np.uint8), labels.astype(np.int32))
+  num_classes = builder.info.features["label"].num_classes
+  return Dataset(name, splits["train"], splits["test"], num_classes)
+
+
+def _decode_image(path: str, channels: int = 0):
+  import tensorflow as tf
+  return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False).numpy()
+
+
+def load_image_folder(root: str) -> Dataset:
+  """`root/train/CLASS/*.png` and `root/test/CLASS/*.png` (or only `root/CLASS/*`: test = train)."""
+  if not os.path.isdir(root):
+    raise UserError(f"image folder {root} does not exist")
+  split_dirs = {s: os.path.join(root, s) for s in ("train", "test")}
+  if not os.path.isdir(split_dirs["train"]):
+    split_dirs = {"train": root, "test": root}
+  classes = sorted(d for d in os.listdir(split_dirs["train"])
+                   if os.path.isdir(os.path.join(split_dirs["train"], d)))
+  if not classes:
+    raise UserError(f"image folder {split_dirs['train']} has no class sub-folders")
+  splits = {}
+  for split, directory in split_dirs.items():
+    images, labels = [], []
+    for label, cls in enumerate(classes):
+      for path in sorted(glob.glob(os.path.join(directory, cls, "*"))):
+        if path.lower().endswith(IMAGE_EXTENSIONS):
+          images.append(_decode_image(path))
+          labels.append(label)
+    if not images:
+      raise UserError(f"image folder {directory} has no images ({', '.join(IMAGE_EXTENSIONS)})")
+    shapes = {im.shape for im in images}
+    if len(shapes) != 1:
+      raise UserError(f"images in {directory} have different shapes {sorted(shapes)[:3]}...; "
+                      "resize them to one size first")
+    splits[split] = Split(np.stack(images).astype(np.uint8), np.array(labels, np.int32))
+  return Dataset(f"folder:{root}", splits["train"], splits["test"], len(classes))
+
+
+def load_tfrecords(pattern_prefix: str) -> Dataset:
+  """`PREFIX-train*.tfrecord` / `PREFIX-test*.tfrecord` of tf.Examples {image: encoded bytes, label: int64}."""
+  import tensorflow as tf
+  features = {"image": tf.io.FixedLenFeature([], tf.string),
+              "label": tf.io.FixedLenFeature([], tf.int64)}
+  splits = {}
+  for split in ("train", "test"):
+    files = sorted(glob.glob(f"{pattern_prefix}-{split}*.tfrecord"))
+    if not files:
+      raise UserError(f"no TFRecord files match {pattern_prefix}-{split}*.tfrecord")
+    images, labels = [], []
+    try:
+      for record in tf.data.TFRecordDataset(files):
+        example = tf.io.parse_single_example(record, features)
+        images.append(tf.io.decode_image(example["image"], expand_animations=False).numpy())
+        labels.append(int(example["label"]))
+    except tf.errors.OpError as e:
+      raise UserError(f"bad TFRecord data in {files}: {e.message.splitlines()[0]}") from None
+    splits[split] = Split(np.stack(images).astype(np.uint8), np.array(labels, np.int32))
+  num_classes = int(max(splits["train"].labels.max(), splits["test"].labels.max())) + 1
+  return Dataset(f"tfrecord:{pattern_prefix}", splits["train"], splits["test"], num_classes)
+
+
+def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
+  """`fashion_mnist_local`, `folder:PATH`, `tfrecord:PREFIX`, or a tensorflow-datasets name."""
+  if name == "fashion_mnist_local":
+    return load_fashion_mnist_local(data_dir)
+  if name.startswith("folder:"):
+    return load_image_folder(name[len("folder:"):])
+  if name.startswith("tfrecord:"):
+    return load_tfrecords(name[len("tfrecord:"):])
+  return load_tfds(name, data_dir)
+
+
+def held_out_split(train: Split, per_class: int, seed: int = 0) -> tuple[Split, Split]:
+  """(train minus held-out, held-out): `per_class` images of each class, chosen with a fixed seed."""
+  rng = np.random.default_rng(seed)
+  valid = []
+  for cls in np.unique(train.labels):
+    indices = np.flatnonzero(train.labels == cls)
+    if len(indices) <= per_class:
+      raise UserError(f"class {cls} has only {len(indices)} training images; cannot hold out "
+                      f"{per_class} per class (lower --valid_per_class)")
+    valid.extend(rng.choice(indices, per_class, replace=False))
+  valid = np.sort(np.array(valid))
+  keep = np.setdiff1d(np.arange(len(train)), valid)
+  return train.take(keep), train.take(valid)

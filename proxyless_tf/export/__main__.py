@@ -1,0 +1,91 @@
+"""`python -m proxyless_tf.export --arch=NAME_OR_FILE [--checkpoint=...] --out=DIR --quantize=...`"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from absl import flags, logging
+
+from proxyless_tf.arch import load_arch, save_arch
+from proxyless_tf.errors import UserError
+from proxyless_tf.export import tflite, verify
+from proxyless_tf.export.pipeline import export_model
+from proxyless_tf.utils.cli import run_main
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("arch", None, "Preset name, arch JSON, or PyTorch net.config.")
+flags.DEFINE_string("checkpoint", None, "Trained weights: a .weights.h5 or .keras file from "
+                    "proxyless_tf.train. Without it the net is untrained (BN statistics are set "
+                    "from the calibration batch so the outputs are meaningful).")
+flags.DEFINE_string("out", None, "Output directory.")
+flags.DEFINE_string("quantize", "float,dynamic,int8", "Comma-separated: float, dynamic, int8.")
+flags.DEFINE_integer("input_size", None, "Override the arch's input resolution.")
+flags.DEFINE_integer("input_channels", None, "Override the arch's input channels.")
+flags.DEFINE_integer("num_classes", None, "Override the arch's number of classes.")
+flags.DEFINE_string("dataset", None, "Data source for int8 calibration and the checks "
+                    "(fashion_mnist_local, folder:PATH, tfrecord:PREFIX, or a prepared tfds name). "
+                    "Without it: random inputs, with a warning.")
+flags.DEFINE_string("data_dir", None, "Directory of the dataset's files.")
+flags.DEFINE_integer("calibration_samples", 128, "Representative examples for int8.")
+flags.DEFINE_integer("check_samples", 64, "Inputs on which TFLite is compared against Keras.")
+flags.DEFINE_float("min_quantized_agreement", 0.0,
+                   "Fail when a quantized model's top-1 agreement with Keras is below this.")
+flags.DEFINE_integer("seed", 0, "Seed for the random inputs.")
+
+
+def load_model(config, checkpoint):
+  import keras
+  from proxyless_tf.model import arch_from_model, build_model
+  if checkpoint and checkpoint.endswith(".keras"):
+    if not os.path.exists(checkpoint):
+      raise UserError(f"--checkpoint {checkpoint} does not exist")
+    model = keras.saving.load_model(checkpoint)
+    return model, arch_from_model(model)
+  model = build_model(config)
+  if checkpoint:
+    if not os.path.exists(checkpoint):
+      raise UserError(f"--checkpoint {checkpoint} does not exist")
+    try:
+      model.load_weights(checkpoint)
+    except ValueError as e:
+      raise UserError(f"--checkpoint {checkpoint} does not fit arch '{config.name}': "
+                      f"{str(e).splitlines()[0]}") from None
+  return model, config
+
+
+def main(argv):
+  del argv
+  if not FLAGS.arch or not FLAGS.out:
+    raise UserError("--arch and --out are required, e.g. --arch=proxyless_mobile --out=/tmp/export")
+  modes = tflite.parse_modes(FLAGS.quantize)
+  config = load_arch(FLAGS.arch).with_io(FLAGS.input_size, FLAGS.input_channels, FLAGS.num_classes)
+  model, config = load_model(config, FLAGS.checkpoint)
+  shape = (config.input_size, config.input_size, config.input_channels)
+  rng = np.random.default_rng(FLAGS.seed)
+  if FLAGS.dataset:
+    from proxyless_tf.data import load_dataset, sample_batch
+    data = load_dataset(FLAGS.dataset, FLAGS.data_dir)
+    calibration = sample_batch(data.train, FLAGS.calibration_samples, *shape[1:], seed=FLAGS.seed)
+    check_inputs = sample_batch(data.test, FLAGS.check_samples, *shape[1:], seed=FLAGS.seed)
+  else:
+    if "int8" in modes:
+      logging.warning("no --dataset: int8 is calibrated on random inputs; its accuracy on real "
+                      "data will be worse than with --dataset")
+    calibration = rng.standard_normal((FLAGS.calibration_samples, *shape)).astype(np.float32)
+    check_inputs = rng.standard_normal((FLAGS.check_samples, *shape)).astype(np.float32)
+  if not FLAGS.checkpoint:
+    logging.warning("no --checkpoint: exporting an untrained net (BN statistics set from the "
+                    "calibration batch)")
+    tflite.set_bn_statistics(model, calibration)
+  save_arch(config, os.path.join(FLAGS.out, "arch.json"))
+  results = export_model(model, FLAGS.out, modes, calibration, check_inputs,
+                         FLAGS.min_quantized_agreement)
+  print(verify.format_results(results))
+  failed = [r for r in results if not r.ok]
+  if failed:
+    raise UserError("; ".join(f"{r.mode}: {r.problem}" for r in failed))
+
+
+if __name__ == "__main__":
+  run_main(main)

@@ -1,0 +1,28 @@
+"""Export one model: SavedModel + one .tflite per mode, each checked against Keras."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+
+from proxyless_tf.export import tflite, verify
+
+
+def export_model(model: keras.Model, out_dir: str, modes, calibration: np.ndarray,
+                 check_inputs: np.ndarray, min_quantized_agreement: float = 0.0,
+                 log=print) -> list[verify.CheckResult]:
+  os.makedirs(out_dir, exist_ok=True)
+  saved_model_dir = os.path.join(out_dir, "saved_model")
+  log(f"writing SavedModel to {saved_model_dir}")
+  tflite.export_saved_model(model, saved_model_dir)
+  reference = model.predict(check_inputs, verbose=0, batch_size=64)
+  results = []
+  for mode in modes:
+    path = os.path.join(out_dir, f"{model.name}_{mode}.tflite")
+    log(f"converting {mode} -> {path}")
+    representative = tflite.representative_from_batch(calibration) if mode == "int8" else None
+    tflite.write_bytes(path, tflite.convert_saved_model(saved_model_dir, mode, representative))
+    results.append(verify.check(mode, path, reference, check_inputs, min_quantized_agreement))
+  return results

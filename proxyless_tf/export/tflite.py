@@ -1,0 +1,103 @@
+"""Keras -> SavedModel -> TFLite in three precisions, restricted to TFLite builtin ops.
+
+Restricting to builtins makes a model that would need Flex (SELECT_TF_OPS) fail here, at export,
+instead of on the phone. Full int8 quantizes inputs and outputs too (int8 I/O is what a phone
+pipeline feeds); `proxyless_tf.litert.run` (de)quantizes with the model's own scales.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Callable, Iterable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from proxyless_tf.errors import UserError
+
+MODES = ("float", "dynamic", "int8")
+
+
+def parse_modes(text: str) -> tuple[str, ...]:
+  modes = tuple(m.strip() for m in text.split(",") if m.strip())
+  bad = [m for m in modes if m not in MODES]
+  if bad or not modes:
+    raise UserError(f"--quantize: unknown mode(s) {bad or [text]}; choose from {','.join(MODES)}")
+  return modes
+
+
+def representative_from_batch(batch: np.ndarray) -> Callable[[], Iterable[list[np.ndarray]]]:
+  def gen():
+    for example in batch:
+      yield [example[None].astype(np.float32)]
+  return gen
+
+
+def _configure(converter, mode: str, representative=None):
+  if mode not in MODES:
+    raise UserError(f"unknown quantization mode {mode!r}; choose from {', '.join(MODES)}")
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+  if mode in ("dynamic", "int8"):
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  if mode == "int8":
+    if representative is None:
+      raise ValueError("int8 conversion needs a representative dataset")
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+  return converter
+
+
+@contextlib.contextmanager
+def _quiet():
+  """The converter prints MLIR diagnostics to stdout/stderr; keep them out of the user's table."""
+  with contextlib.redirect_stdout(io.StringIO()):
+    yield
+
+
+def export_saved_model(model: keras.Model, path: str) -> None:
+  with _quiet():
+    model.export(path, format="tf_saved_model", verbose=False)
+
+
+def convert_saved_model(saved_model_dir: str, mode: str, representative=None) -> bytes:
+  converter = _configure(tf.lite.TFLiteConverter.from_saved_model(saved_model_dir), mode,
+                         representative)
+  with _quiet():
+    return converter.convert()
+
+
+def convert_keras(model: keras.Model, mode: str, representative=None) -> bytes:
+  """Direct conversion (no SavedModel on disk): used for the many tiny per-op latency models."""
+  converter = _configure(tf.lite.TFLiteConverter.from_keras_model(model), mode, representative)
+  with _quiet():
+    return converter.convert()
+
+
+def set_bn_statistics(model: keras.Model, batch: np.ndarray) -> None:
+  """Sets every BN's moving mean/variance to `batch`'s statistics.
+
+  A freshly built net has moving stats (0, 1), so its logits are ~1e-11 and int8 calibration is
+  meaningless; export checks on untrained nets call this first.
+  """
+  bns = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+         if isinstance(layer, keras.layers.BatchNormalization)]
+  saved = [bn.momentum for bn in bns]
+  for bn in bns:
+    bn.momentum = 0.0
+  try:
+    model(tf.constant(batch, tf.float32), training=True)
+  finally:
+    for bn, momentum in zip(bns, saved):
+      bn.momentum = momentum
+
+
+def write_bytes(path: str, data: bytes) -> None:
+  tmp = path + ".tmp"
+  with open(tmp, "wb") as f:
+    f.write(data)
+  os.replace(tmp, path)

@@ -1,0 +1,61 @@
+"""The TFLite interpreter: LiteRT (`ai-edge-litert`) first, `tflite_runtime` if only that is installed."""
+
+from __future__ import annotations
+
+from proxyless_tf.errors import UserError
+
+try:
+  from ai_edge_litert.interpreter import Interpreter
+  RUNTIME = "ai-edge-litert"
+except ImportError:  # pragma: no cover - depends on what is installed
+  try:
+    from tflite_runtime.interpreter import Interpreter
+    RUNTIME = "tflite-runtime"
+  except ImportError:
+    Interpreter = None
+    RUNTIME = None
+
+
+def runtime_version() -> str:
+  from importlib import metadata
+  for dist in ("ai-edge-litert", "tflite-runtime"):
+    try:
+      return f"{dist} {metadata.version(dist)}"
+    except metadata.PackageNotFoundError:
+      continue
+  return "unknown"
+
+
+def make_interpreter(model_path: str | None = None, model_content: bytes | None = None,
+                     num_threads: int = 1):
+  if Interpreter is None:
+    raise UserError("no TFLite interpreter installed: pip install ai-edge-litert")
+  try:
+    interpreter = Interpreter(model_path=model_path, model_content=model_content,
+                              num_threads=num_threads)
+  except ValueError as e:
+    raise UserError(f"cannot load TFLite model {model_path or '<bytes>'}: {e}") from None
+  interpreter.allocate_tensors()
+  return interpreter
+
+
+def run(interpreter, batch):
+  """Runs a float batch one example at a time, (de)quantizing when the model's I/O is integer."""
+  import numpy as np
+  inp = interpreter.get_input_details()[0]
+  out = interpreter.get_output_details()[0]
+  results = []
+  for example in batch:
+    x = example[None]
+    if inp["dtype"] != np.float32:
+      scale, zero = inp["quantization"]
+      info = np.iinfo(inp["dtype"])
+      x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(inp["dtype"])
+    interpreter.set_tensor(inp["index"], x)
+    interpreter.invoke()
+    y = interpreter.get_tensor(out["index"])
+    if out["dtype"] != np.float32:
+      scale, zero = out["quantization"]
+      y = (y.astype(np.float32) - zero) * scale
+    results.append(y[0])
+  return np.stack(results)

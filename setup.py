@@ -1,0 +1,22 @@
+"""proxyless_tf: ProxylessNAS (Cai, Zhu, Han, ICLR 2019) for TensorFlow / Keras / TFLite."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="proxyless_tf",
+    version="0.1.0",
+    description="Hardware-aware neural architecture search (ProxylessNAS) for Keras and TFLite",
+    packages=find_packages(include=["proxyless_tf", "proxyless_tf.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.18",
+        "keras>=3.0",
+        "tensorflow-datasets",
+        "importlib_resources",  # tensorflow-datasets 4.9.x imports it without declaring it
+        "absl-py",
+        "numpy",
+        "ai-edge-litert",
+        "matplotlib",
+    ],
+    extras_require={"test": ["pytest"]},
+)

@@ -1,0 +1,81 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from proxyless_tf.export import tflite, verify
+from proxyless_tf.export.pipeline import export_model
+from proxyless_tf.model import build_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_arch, tmp_path_factory):
+  out = str(tmp_path_factory.mktemp("export"))
+  rng = np.random.default_rng(0)
+  calibration = rng.standard_normal((32, 32, 32, 1)).astype(np.float32)
+  check_inputs = rng.standard_normal((16, 32, 32, 1)).astype(np.float32)
+  model = build_model(tiny_arch)
+  tflite.set_bn_statistics(model, calibration)
+  results = export_model(model, out, ("float", "dynamic", "int8"), calibration, check_inputs,
+                         log=lambda *_: None)
+  return out, model, results, check_inputs
+
+
+def test_export_writes_all_modes_and_they_match(exported):
+  out, _, results, _ = exported
+  assert os.path.isdir(os.path.join(out, "saved_model"))
+  by_mode = {r.mode: r for r in results}
+  assert set(by_mode) == {"float", "dynamic", "int8"}
+  assert all(r.ok for r in results), [r.problem for r in results]
+  assert by_mode["float"].relative_diff <= verify.FLOAT_RELATIVE_TOLERANCE
+  assert by_mode["int8"].size_bytes < by_mode["float"].size_bytes
+  # BN statistics were set from data, so the untrained net's logits are not ~0 and int8 follows float
+  assert by_mode["int8"].top1_agreement >= 0.5
+
+
+def test_int8_model_has_int8_io(exported):
+  from proxyless_tf import litert
+  out, _, results, _ = exported
+  int8 = [r for r in results if r.mode == "int8"][0]
+  interp = litert.make_interpreter(int8.path)
+  assert interp.get_input_details()[0]["dtype"] == np.int8
+  assert interp.get_output_details()[0]["dtype"] == np.int8
+
+
+def test_check_fails_on_mismatch(exported):
+  _, model, results, inputs = exported
+  float_path = [r for r in results if r.mode == "float"][0].path
+  reference = model.predict(inputs, verbose=0)
+  bad = verify.check("float", float_path, reference * 1.01, inputs)
+  assert not bad.ok and "differs from Keras" in bad.problem
+  strict = verify.check("int8", [r for r in results if r.mode == "int8"][0].path, reference,
+                        inputs, min_quantized_agreement=1.01)
+  assert not strict.ok and "agreement" in strict.problem
+
+
+def test_parse_modes():
+  assert tflite.parse_modes("float, int8") == ("float", "int8")
+  with pytest.raises(Exception, match="unknown mode"):
+    tflite.parse_modes("float,fp16")
+
+
+def test_set_bn_statistics_makes_outputs_nontrivial(tiny_arch):
+  model = build_model(tiny_arch)
+  x = np.random.default_rng(1).standard_normal((8, 32, 32, 1)).astype(np.float32)
+  before = np.abs(model(x, training=False).numpy()).max()
+  tflite.set_bn_statistics(model, x)
+  after = np.abs(model(x, training=False).numpy()).max()
+  assert after > 20 * before
+  assert model.get_layer("stem").bn.momentum == 0.9  # restored
+
+
+@pytest.mark.slow
+def test_export_cli_bad_arch_is_one_line(tmp_path):
+  proc = subprocess.run([sys.executable, "-m", "proxyless_tf.export", "--arch=nope",
+                         f"--out={tmp_path}"], capture_output=True, text=True, cwd=ROOT)
+  assert proc.returncode == 2
+  assert proc.stderr.strip().splitlines()[-1].startswith("error: 'nope' is neither a known network")

@@ -1,0 +1,60 @@
+"""Benchmark a .tflite on this host (LiteRT) or on an Android phone (adb + benchmark_model).
+
+  python tools/benchmark.py MODEL.tflite [--num_threads=N --warmup=W --runs=R --json=OUT]
+  python tools/benchmark.py MODEL.tflite --adb [--serial=S] [--use_gpu|--use_nnapi|--use_xnnpack]
+      [--benchmark_binary=PATH/TO/benchmark_model]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import flags  # noqa: E402
+
+from proxyless_tf.benchmark import benchmark_host, format_result  # noqa: E402
+from proxyless_tf.benchmark.android import benchmark_android  # noqa: E402
+from proxyless_tf.errors import UserError  # noqa: E402
+from proxyless_tf.utils.cli import run_main  # noqa: E402
+from proxyless_tf.utils.files import atomic_write_text  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_integer("num_threads", 1, "Interpreter threads.")
+flags.DEFINE_integer("warmup", 10, "Untimed runs before timing.")
+flags.DEFINE_integer("runs", 50, "Timed runs.")
+flags.DEFINE_string("json", None, "Also write the result as JSON here.")
+flags.DEFINE_bool("adb", False, "Run on an Android phone through adb and benchmark_model.")
+flags.DEFINE_string("serial", None, "adb device serial (needed when several are attached).")
+flags.DEFINE_bool("use_gpu", False, "adb: GPU delegate (--use_gpu=true).")
+flags.DEFINE_bool("use_nnapi", False, "adb: NNAPI delegate (--use_nnapi=true).")
+flags.DEFINE_bool("use_xnnpack", False, "adb: XNNPACK explicitly (default: --use_xnnpack=false, plain CPU kernels).")
+flags.DEFINE_string("benchmark_binary", None, "adb: local benchmark_model binary to push first.")
+
+
+def main(argv):
+  if len(argv) != 2:
+    raise UserError("usage: python tools/benchmark.py MODEL.tflite [--num_threads=N ...]")
+  model = argv[1]
+  if FLAGS.adb:
+    chosen = [name for name in ("gpu", "nnapi", "xnnpack") if FLAGS[f"use_{name}"].value]
+    if len(chosen) > 1:
+      raise UserError(f"pick at most one delegate, got {', '.join('--use_' + c for c in chosen)}")
+    result = benchmark_android(model, serial=FLAGS.serial, num_threads=FLAGS.num_threads,
+                               warmup=FLAGS.warmup, runs=FLAGS.runs,
+                               delegate=chosen[0] if chosen else "none",
+                               benchmark_binary=FLAGS.benchmark_binary)
+  else:
+    if FLAGS.use_gpu or FLAGS.use_nnapi or FLAGS.serial:
+      raise UserError("--use_gpu/--use_nnapi/--serial need --adb (the host runs LiteRT on the CPU)")
+    result = benchmark_host(model, num_threads=FLAGS.num_threads, warmup=FLAGS.warmup,
+                            runs=FLAGS.runs)
+  print(format_result(result))
+  if FLAGS.json:
+    atomic_write_text(FLAGS.json, json.dumps(result.to_dict(), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+  run_main(main)
