@@ -56,3 +56,31 @@ def sample_batch(split: Split, count: int, input_size: int, channels: int, seed:
   rng = np.random.default_rng(seed)
   indices = rng.choice(len(split), min(count, len(split)), replace=False)
   return normalize(split.images[indices], input_size, channels).numpy()
+
+
+def batch_stream(split: Split, batch_size: int, input_size: int, channels: int, *, seed: int,
+                 start: int = 0, training: bool = True, per_epoch: int | None = None):
+  """Endless batches in an order fixed by `seed`; `start` skips to batch number `start`.
+
+  Epoch e is shuffled with seed + e, so a resumed run sees exactly the batches it would have seen:
+  resuming costs a skip, not a saved iterator (which would hold the whole shuffle buffer).
+  """
+  per_epoch = per_epoch or len(split) // batch_size
+  if per_epoch < 1 or len(split) < batch_size:
+    raise UserError(f"{len(split)} examples are fewer than one batch of {batch_size}; "
+                    "lower --batch_size")
+  epoch, offset = divmod(start, per_epoch)
+  pad = max(1, input_size // 8)
+
+  def prep(images, labels):
+    x = normalize(images, input_size, channels)
+    return (_augment(x, pad) if training else x), labels
+
+  while True:
+    ds = (tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+          .shuffle(len(split), seed=seed + epoch, reshuffle_each_iteration=False)
+          .repeat()  # an epoch of `per_epoch` batches may be longer than the split
+          .batch(batch_size, drop_remainder=True).take(per_epoch).skip(offset)
+          .map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
+    yield from ds
+    epoch, offset = epoch + 1, 0

@@ -1,0 +1,29 @@
+"""Which cost model a `--target` means: a latency table, the FLOPs stand-in, or none."""
+
+from __future__ import annotations
+
+import os
+
+from proxyless_tf.errors import UserError
+from proxyless_tf.latency.cost_model import FlopsCostModel
+
+
+def cost_model_for_target(target: str, table: str | None = None, space: str = "small",
+                          precision: str = "float", num_threads: int = 1,
+                          input_size: int | None = None):
+  if target == "none":
+    return None
+  if target == "flops":
+    return FlopsCostModel()
+  from proxyless_tf.latency.table import TableCostModel, load_table
+  if target == "cpu" and not table:
+    from proxyless_tf.latency.host_cache import cached_host_table
+    return TableCostModel(cached_host_table(space, precision, num_threads, input_size))
+  if not table:
+    how = ("python tools/build_latency_table.py --device=android --use_gpu --space=SPACE "
+           "--out=TABLE.json" if target == "gpu" else
+           "python tools/build_latency_table.py --device=android --space=SPACE --out=TABLE.json")
+    raise UserError(f"--target={target} needs --latency_table; measure one on the phone with `{how}`")
+  if not os.path.exists(table):
+    raise UserError(f"--latency_table {table} does not exist")
+  return TableCostModel(load_table(table))

@@ -1,0 +1,331 @@
+"""The search run: warm-up, then weight steps with arch updates; checkpoints, logs, and the result.
+
+Everything that decides what happens next (weights, alpha, both optimizers, RNG, step counters,
+REINFORCE baseline) is in the checkpoint, and batches come from seeded streams indexed by step, so
+a run killed at any point resumes from its last checkpoint exactly as if never stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from proxyless_tf.arch.io import save_arch
+from proxyless_tf.arch.stats import format_table
+from proxyless_tf.data import held_out_split, load_dataset
+from proxyless_tf.data.pipeline import batch_stream, normalize
+from proxyless_tf.errors import UserError
+from proxyless_tf.latency.cost_model import ExpectedCost
+from proxyless_tf.search.steps import ArchObjective, SearchSteps
+from proxyless_tf.space.space import get_space
+from proxyless_tf.supernet.mixed_op import ARCH_MODES
+from proxyless_tf.supernet.supernet import Supernet
+from proxyless_tf.utils.files import atomic_write_text
+from proxyless_tf.utils.progress import Progress
+
+
+class SearchDiverged(UserError):
+  """The loss became NaN/inf; the last good checkpoint is kept."""
+
+
+@dataclasses.dataclass
+class SearchConfig:
+  out: str
+  space: str = "small"
+  width_mult: float = 1.0
+  dataset: str = "fashion_mnist_local"
+  data_dir: str | None = None
+  input_size: int | None = None  # default: the space's
+  max_train_examples: int = 0  # 0: all
+  valid_per_class: int = 50
+  batch_size: int = 256
+  warmup_epochs: int = 40
+  epochs: int = 120
+  steps_per_epoch: int = 0  # 0: one pass over the training split
+  warmup_lr: float = 0.05
+  lr: float = 0.025
+  momentum: float = 0.9
+  weight_decay: float = 4e-5
+  label_smoothing: float = 0.1
+  arch_algo: str = "grad"
+  arch_mode: str = "full_v2"
+  arch_lr: float = 1e-3
+  arch_update_every: int = 5
+  rl_updates_per_epoch: int = 300
+  rl_samples: int = 10
+  latency_loss: str = "mul_log"
+  ref_latency: float = 80.0
+  loss_alpha: float = 0.2
+  loss_beta: float = 0.3
+  loss_lambda: float = 0.1
+  checkpoint_every: int = 200
+  seed: int = 0
+  max_steps: int = 0  # stop (with a checkpoint) after this many total steps; 0: run to the end
+
+  def validate(self) -> None:
+    if self.arch_algo not in ("grad", "rl"):
+      raise UserError(f"--arch_algo must be grad or rl, got {self.arch_algo!r}")
+    if self.arch_mode not in ARCH_MODES:
+      raise UserError(f"--arch_mode must be one of {', '.join(ARCH_MODES)}, got {self.arch_mode!r}")
+    for name in ("batch_size", "arch_update_every", "checkpoint_every", "rl_samples",
+                 "rl_updates_per_epoch", "valid_per_class"):
+      if getattr(self, name) < 1:
+        raise UserError(f"--{name} must be >= 1, got {getattr(self, name)}")
+    for name in ("warmup_epochs", "epochs", "steps_per_epoch", "max_train_examples", "max_steps"):
+      if getattr(self, name) < 0:
+        raise UserError(f"--{name} must be >= 0, got {getattr(self, name)}")
+    if self.warmup_epochs + self.epochs == 0:
+      raise UserError("--warmup_epochs and --epochs are both 0: nothing to do")
+    for name in ("lr", "warmup_lr", "arch_lr"):
+      if not getattr(self, name) > 0:
+        raise UserError(f"--{name} must be > 0, got {getattr(self, name)}")
+
+
+@dataclasses.dataclass
+class SearchResult:
+  arch_path: str
+  png_path: str
+  config: object
+  predicted_latency: float | None
+  steps: int
+  history: list
+
+
+def cosine(step: int, total: int, base: float) -> float:
+  return 0.5 * base * (1 + math.cos(math.pi * min(step, total) / max(1, total)))
+
+
+def _arch_string(net) -> str:
+  return " ".join(op.candidates[i].name for op, i in zip(net.mixed_ops, net.argmax_choices()))
+
+
+class SearchRun:
+
+  def __init__(self, config: SearchConfig, cost_model=None, log=print, dataset=None):
+    config.validate()
+    self.config = config
+    self.log = log
+    self.cost_model = cost_model
+    data = dataset or load_dataset(config.dataset, config.data_dir)
+    space = get_space(config.space).with_width(config.width_mult)
+    self.space = space.with_task(config.input_size or space.input_size, data.image_shape[-1],
+                                 data.num_classes)
+    train, self.valid = held_out_split(data.train, config.valid_per_class, seed=config.seed)
+    if config.max_train_examples:
+      train = train.take(np.random.default_rng(config.seed).permutation(len(train))
+                         [:config.max_train_examples])
+    self.train = train
+    self.steps_per_epoch = config.steps_per_epoch or len(train) // config.batch_size
+    self.warmup_steps = config.warmup_epochs * self.steps_per_epoch
+    self.total_steps = self.warmup_steps + config.epochs * self.steps_per_epoch
+
+    tf.random.set_seed(config.seed)
+    self.net = Supernet(self.space)
+    self.generator = tf.random.Generator.from_seed(config.seed)
+    objective = ArchObjective(form="none")
+    if cost_model is not None and config.latency_loss != "none":
+      if config.latency_loss == "mul_log" and config.ref_latency <= 1.0:
+        raise UserError(f"--latency_loss=mul_log needs --ref_latency > 1 (log(ref) is the "
+                        f"normalizer), got {config.ref_latency}; use --latency_loss=add_linear")
+      expected = ExpectedCost(cost_model, self.space)
+      lowest = expected.model.offset + expected.model.scale * (
+          expected.fixed + sum(float(tf.reduce_min(c)) for c in expected.per_op))
+      if config.latency_loss == "mul_log" and lowest <= 1.0:
+        raise UserError(f"--latency_loss=mul_log needs latencies > 1 (it takes their log), but "
+                        f"this space can reach {lowest:.3g} {cost_model.unit}; use "
+                        "--latency_loss=add_linear")
+      objective = ArchObjective(expected, config.ref_latency, config.latency_loss,
+                                config.loss_alpha, config.loss_beta,
+                                config.loss_lambda)
+    self.expected = objective.expected
+    self.steps = SearchSteps(self.net, self.generator, config.arch_mode, objective,
+                             config.momentum, config.weight_decay, config.label_smoothing,
+                             config.arch_lr)
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    self.arch_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="arch_updates")
+    self.checkpoint = tf.train.Checkpoint(net=self.net, rng=self.generator, step=self.step,
+                                          arch_updates=self.arch_updates,
+                                          **self.steps.checkpoint_items())
+    self.manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(config.out, "checkpoints"),
+                                              max_to_keep=3)
+    self.writer = tf.summary.create_file_writer(os.path.join(config.out, "tensorboard"))
+
+  # -- checkpoints ---------------------------------------------------------------------------------
+
+  def _config_path(self) -> str:
+    return os.path.join(self.config.out, "search_config.json")
+
+  def restore_or_start(self, resume: bool) -> None:
+    latest = self.manager.latest_checkpoint
+    saved = dataclasses.asdict(self.config)
+    if latest and not resume:
+      raise UserError(f"{self.config.out} already holds a search (checkpoint {latest}); pass "
+                      "--resume to continue it, or choose another --out")
+    if resume and latest:
+      with open(self._config_path()) as f:
+        before = json.load(f)
+      changed = [k for k in ("space", "width_mult", "dataset", "batch_size", "valid_per_class",
+                             "seed", "input_size", "arch_algo", "arch_mode")
+                 if before.get(k) != saved[k]]
+      if changed:
+        raise UserError(f"--resume with different {', '.join(changed)} than the saved run "
+                        f"({', '.join(f'{k}={before.get(k)!r}' for k in changed)})")
+      self.checkpoint.restore(latest).assert_existing_objects_matched()
+      self.log(f"resumed from {latest} at step {int(self.step.numpy())}/{self.total_steps}")
+    else:
+      if resume:
+        self.log(f"--resume: no checkpoint in {self.config.out}; starting a new search")
+      os.makedirs(self.config.out, exist_ok=True)
+      atomic_write_text(self._config_path(), json.dumps(saved, indent=2) + "\n")
+
+  def save(self) -> str:
+    """Saves only finite weights, so the latest checkpoint is always a good one to resume."""
+    for v in self.net.trainable_variables:
+      if not bool(tf.reduce_all(tf.math.is_finite(v))):
+        self._check_finite(float("nan"), f"weight {v.path}")
+    return self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+  # -- the loop ------------------------------------------------------------------------------------
+
+  def _arch_interval(self) -> int:
+    if self.config.arch_algo == "rl":
+      return max(1, self.steps_per_epoch // self.config.rl_updates_per_epoch)
+    return self.config.arch_update_every
+
+  def evaluate(self) -> tuple[float, float]:
+    """Held-out loss/accuracy of the current argmax architecture.
+
+    BN uses batch statistics: a path's moving statistics were only updated on the steps that
+    sampled it, so in inference mode a freshly derived path scores near chance early on. The
+    derived net is retrained from scratch anyway, so this is a ranking signal, not a final score.
+    """
+    self.net.set_active(self.net.argmax_choices())
+    x_all = normalize(self.valid.images, self.space.input_size, self.space.input_channels)
+    losses, accs, sizes = [], [], []
+    for start in range(0, len(self.valid), 256):
+      x, y = x_all[start:start + 256], self.valid.labels[start:start + 256]
+      loss, acc = self.steps.evaluate_batch(x, tf.constant(y), training=True)
+      losses.append(float(loss))
+      accs.append(float(acc))
+      sizes.append(len(y))
+    return float(np.average(losses, weights=sizes)), float(np.average(accs, weights=sizes))
+
+  def _check_finite(self, value: float, what: str) -> None:
+    if not math.isfinite(value):
+      step = int(self.step.numpy())
+      latest = self.manager.latest_checkpoint or "none yet"
+      raise SearchDiverged(f"{what} became {value} at step {step}; stopped without saving. Last "
+                           f"good checkpoint: {latest}. Lower --lr/--arch_lr and rerun with --resume")
+
+  def run(self, resume: bool = False) -> SearchResult:
+    self.restore_or_start(resume)
+    c = self.config
+    start = int(self.step.numpy())
+    end = min(self.total_steps, c.max_steps) if c.max_steps else self.total_steps
+    self.log(f"search: space {self.space.name} ({len(self.net.mixed_ops)} mixed ops), "
+             f"{len(self.train)} train / {len(self.valid)} held-out images, "
+             f"{self.steps_per_epoch} steps/epoch, {c.warmup_epochs} warm-up + {c.epochs} search "
+             f"epochs, arch {c.arch_algo}" + (f"/{c.arch_mode}" if c.arch_algo == "grad" else ""))
+    train_stream = batch_stream(self.train, c.batch_size, self.space.input_size,
+                                self.space.input_channels, seed=c.seed, start=start,
+                                per_epoch=self.steps_per_epoch)
+    valid_stream = batch_stream(self.valid, min(c.batch_size, len(self.valid)),
+                                self.space.input_size, self.space.input_channels,
+                                seed=c.seed + 10_000, start=int(self.arch_updates.numpy()),
+                                training=False)
+    history = []
+    progress = Progress(end, "search", start=start)
+    epoch_stats = {"loss": [], "acc": [], "arch_loss": []}
+    interval = self._arch_interval()
+    t_start = time.monotonic()
+    for step in range(start, end):
+      x, y = next(train_stream)
+      warm = step < self.warmup_steps
+      lr = (cosine(step, self.warmup_steps, c.warmup_lr) if warm
+            else cosine(step - self.warmup_steps, self.total_steps - self.warmup_steps, c.lr))
+      loss, acc = self.steps.weight_step(x, y, lr, uniform=warm)
+      loss = float(loss)
+      self._check_finite(loss, "weight-step loss")
+      epoch_stats["loss"].append(loss)
+      epoch_stats["acc"].append(float(acc))
+      if not warm and (step - self.warmup_steps + 1) % interval == 0:
+        vx, vy = next(valid_stream)
+        if c.arch_algo == "rl":
+          arch_loss, _, _ = self.steps.rl_update(vx, vy, c.rl_samples)
+        else:
+          arch_loss = float(self.steps.arch_step(vx, vy)[0])
+        self._check_finite(arch_loss, "arch-step loss")
+        self.arch_updates.assign_add(1)
+        epoch_stats["arch_loss"].append(arch_loss)
+      self.step.assign(step + 1)
+      progress.update(1, loss=loss, lr=lr)
+      if (step + 1) % c.checkpoint_every == 0:
+        self.save()
+      if (step + 1) % self.steps_per_epoch == 0 or step + 1 == end:
+        history.append(self._end_epoch(step + 1, epoch_stats))
+        epoch_stats = {"loss": [], "acc": [], "arch_loss": []}
+    progress.close()
+    if end > start:
+      self.save()
+    self.log(f"search steps done in {time.monotonic() - t_start:.0f}s")
+    return self._finish(history, end)
+
+  def _end_epoch(self, step: int, stats) -> dict:
+    epoch = (step - 1) // self.steps_per_epoch + 1
+    valid_loss, valid_acc = self.evaluate()
+    expected = self.steps.expected_latency()
+    row = {"epoch": epoch, "step": step,
+           "train_loss": float(np.mean(stats["loss"])) if stats["loss"] else float("nan"),
+           "train_acc": float(np.mean(stats["acc"])) if stats["acc"] else float("nan"),
+           "valid_loss": valid_loss, "valid_acc": valid_acc,
+           "expected_latency": None if expected is None else float(expected),
+           "entropy": self.net.entropy(), "arch": _arch_string(self.net)}
+    phase = "warm-up" if step <= self.warmup_steps else "search"
+    lat = "" if expected is None else f" E[lat] {float(expected):.3f}{self.cost_model.unit}"
+    self.log(f"epoch {epoch} ({phase}) train loss {row['train_loss']:.3f} acc {row['train_acc']:.3f}"
+             f" | valid loss {valid_loss:.3f} acc {valid_acc:.3f}{lat} | entropy "
+             f"{row['entropy']:.3f} | arch {row['arch']}")
+    with self.writer.as_default(step=step):
+      for key in ("train_loss", "train_acc", "valid_loss", "valid_acc", "entropy"):
+        tf.summary.scalar(key, row[key])
+      if expected is not None:
+        tf.summary.scalar("expected_latency", row["expected_latency"])
+      for op, probs in zip(self.net.mixed_ops, self.net.probabilities()):
+        for cand, p in zip(op.candidates, probs):
+          tf.summary.scalar(f"arch/{op.name}/{cand.name}", float(p))
+    self.writer.flush()
+    self.save()
+    return row
+
+  def _finish(self, history, steps: int) -> SearchResult:
+    from proxyless_tf.search.draw import draw_arch
+    arch = self.net.derive(name=f"{self.space.name}_searched")
+    arch_path = os.path.join(self.config.out, "arch.json")
+    save_arch(arch, arch_path)
+    png_path = os.path.join(self.config.out, "arch.png")
+    predicted = None
+    if self.cost_model is not None:
+      predicted = self.cost_model.predict(arch)
+    draw_arch(arch, png_path, title=f"{arch.name}" + (
+        "" if predicted is None else f" - predicted {predicted:.2f} {self.cost_model.unit}"))
+    self.log(format_table(arch))
+    if predicted is not None:
+      self.log(f"predicted latency ({self.cost_model.name}): {predicted:.3f} {self.cost_model.unit}")
+    if history:
+      history_path = os.path.join(self.config.out, "history.json")
+      earlier = []
+      if os.path.exists(history_path):  # a resumed run keeps the epochs logged before the kill
+        with open(history_path) as f:
+          earlier = [row for row in json.load(f) if row["epoch"] < history[0]["epoch"]]
+      history = earlier + history
+      atomic_write_text(history_path, json.dumps(history, indent=2) + "\n")
+    self.log(f"wrote {arch_path} and {png_path}; retrain with: python -m proxyless_tf.train "
+             f"--arch={arch_path} --dataset={self.config.dataset}")
+    return SearchResult(arch_path, png_path, arch, predicted, steps, history)
+

@@ -1,0 +1,33 @@
+"""Path sampling inside tf.function from a checkpointed tf.random.Generator (resumable RNG)."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def _seed(generator: tf.random.Generator) -> tf.Tensor:
+  return generator.make_seeds(1)[:, 0]
+
+
+def sample_index(generator, logits) -> tf.Tensor:
+  return tf.cast(tf.random.stateless_categorical(logits[None], 1, seed=_seed(generator))[0, 0],
+                 tf.int32)
+
+
+def sample_pair(generator, logits) -> tf.Tensor:
+  """Two distinct indices, multinomial without replacement (Gumbel top-2 has that distribution)."""
+  u = tf.random.stateless_uniform(tf.shape(logits), seed=_seed(generator), minval=1e-10, maxval=1.0)
+  gumbel = -tf.math.log(-tf.math.log(u))
+  return tf.cast(tf.math.top_k(logits + gumbel, k=2).indices, tf.int32)
+
+
+def sample_paths(generator, mixed_ops, mode: str = "single", uniform: bool = False) -> None:
+  """Sets each op's `active` (and `pair` in `two` mode) from softmax(alpha), or uniformly."""
+  for op in mixed_ops:
+    logits = tf.zeros([op.num_candidates]) if uniform else tf.convert_to_tensor(op.alpha)
+    if mode == "two":
+      pair = sample_pair(generator, logits)
+      op.pair.assign(pair)
+      op.active.assign(tf.gather(pair, sample_index(generator, tf.gather(logits, pair))))
+    else:
+      op.active.assign(sample_index(generator, logits))

@@ -1,0 +1,185 @@
+"""The traced steps of the search: weight step, gradient arch step, REINFORCE update, evaluation.
+
+Each step is a `tf.function` traced once: sampled paths live in non-trainable int variables, so a
+new sample changes values, not the graph (`trace_counts` lets tests check that).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from proxyless_tf.search.objective import hardware_loss, rl_reward
+from proxyless_tf.search.optim import PathMaskedSGD
+from proxyless_tf.search.sampling import sample_paths
+
+
+@dataclasses.dataclass
+class ArchObjective:
+  """How the arch step trades accuracy for latency (`expected` None: accuracy alone)."""
+
+  expected: object = None  # latency.cost_model.ExpectedCost
+  ref: float = 1.0
+  form: str = "mul_log"
+  alpha: float = 0.2
+  beta: float = 0.3
+  lam: float = 0.1
+
+
+def cross_entropy(labels, logits, label_smoothing: float = 0.0):
+  num_classes = tf.shape(logits)[-1]
+  target = tf.one_hot(labels, num_classes)
+  if label_smoothing:
+    target = target * (1.0 - label_smoothing) + label_smoothing / tf.cast(num_classes, tf.float32)
+  return tf.reduce_mean(-tf.reduce_sum(target * tf.nn.log_softmax(logits), axis=-1))
+
+
+def accuracy(labels, logits):
+  return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32),
+                                         tf.cast(labels, tf.int32)), tf.float32))
+
+
+class SearchSteps:
+
+  def __init__(self, net, generator: tf.random.Generator, arch_mode: str = "full_v2",
+               objective: ArchObjective | None = None, momentum: float = 0.9,
+               weight_decay: float = 4e-5, label_smoothing: float = 0.1, arch_lr: float = 1e-3,
+               rl_baseline_decay: float = 0.99):
+    self.net = net
+    self.generator = generator
+    self.arch_mode = arch_mode
+    self.objective = objective or ArchObjective()
+    self.label_smoothing = label_smoothing
+    self.trace_counts = collections.Counter()
+    self.weight_vars = net.weight_variables
+    self.arch_vars = net.arch_variables
+    self.weight_opt = PathMaskedSGD(self.weight_vars, momentum, weight_decay)
+    self.arch_opt = keras.optimizers.Adam(arch_lr, beta_1=0.0, beta_2=0.999, epsilon=1e-8)
+    self.arch_opt.build(self.arch_vars)
+    self.rl_baseline = tf.Variable(0.0, trainable=False, name="rl_baseline")
+    self.rl_baseline_set = tf.Variable(False, trainable=False, name="rl_baseline_set")
+    self.rl_baseline_decay = rl_baseline_decay
+    owner = {}
+    for op in net.mixed_ops:
+      for j, variables in enumerate(op.candidate_variables()):
+        for v in variables:
+          owner[id(v)] = (op, j)
+    self._owners = [owner.get(id(v)) for v in self.weight_vars]
+    self._weight_step = {u: tf.function(
+        lambda x, y, lr, u=u: self._weight_step_fn(x, y, lr, u), autograph=False)
+                         for u in (True, False)}
+    self.arch_step = tf.function(self._arch_step_fn, autograph=False)
+    self.evaluate_batch = tf.function(self._evaluate_fn, autograph=False)
+    self._rl_sample = tf.function(self._rl_sample_fn, autograph=False)
+    self._rl_apply = tf.function(self._rl_apply_fn, autograph=False)
+
+  def checkpoint_items(self) -> dict:
+    return {"weight_optimizer": self.weight_opt, "arch_optimizer": self.arch_opt,
+            "rl_baseline": self.rl_baseline, "rl_baseline_set": self.rl_baseline_set}
+
+  def expected_latency(self):
+    if self.objective.expected is None:
+      return None
+    return self.objective.expected(self.arch_vars)
+
+  # -- weight step ---------------------------------------------------------------------------------
+
+  def weight_step(self, x, y, learning_rate, uniform: bool = False):
+    """Samples one path per mixed op (uniformly in warm-up) and trains only those weights."""
+    return self._weight_step[bool(uniform)](x, y, tf.constant(learning_rate, tf.float32))
+
+  def _weight_step_fn(self, x, y, learning_rate, uniform):
+    self.trace_counts["weight_step"] += 1
+    sample_paths(self.generator, self.net.mixed_ops, "single", uniform=uniform)
+    with tf.GradientTape() as tape:
+      logits = self.net(x, training=True, mode="single")
+      loss = cross_entropy(y, logits, self.label_smoothing)
+    grads = tape.gradient(loss, self.weight_vars)
+    masks = [None if owner is None else
+             tf.cast(tf.equal(tf.convert_to_tensor(owner[0].active), owner[1]), tf.float32)
+             for owner in self._owners]
+    self.weight_opt.apply(grads, self.weight_vars, masks, learning_rate)
+    return loss, accuracy(y, logits)
+
+  # -- gradient arch step --------------------------------------------------------------------------
+
+  def _arch_step_fn(self, x, y):
+    """One update of alpha on a held-out batch: no label smoothing, BN in training mode."""
+    self.trace_counts["arch_step"] += 1
+    sample_paths(self.generator, self.net.mixed_ops, self.arch_mode)
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch([v.value for v in self.arch_vars])
+      logits = self.net(x, training=True, mode=self.arch_mode)
+      ce = cross_entropy(y, logits)
+      latency = self.expected_latency()
+      o = self.objective
+      loss = hardware_loss(ce, latency, o.ref, o.form, o.alpha, o.beta, o.lam)
+    grads = tape.gradient(loss, self.arch_vars)
+    grads = [tf.where(tf.equal(tf.convert_to_tensor(op.active), op.zero_index),
+                      tf.zeros_like(g), g) for op, g in zip(self.net.mixed_ops, grads)]
+    old = [tf.identity(v) for v in self.arch_vars]
+    self.arch_opt.apply_gradients(zip(grads, self.arch_vars))
+    if self.arch_mode == "two":
+      for op, old_alpha in zip(self.net.mixed_ops, old):
+        op.rescale_pair(old_alpha)
+    return loss, ce, accuracy(y, logits), tf.constant(0.0) if latency is None else latency
+
+  def arch_gradients(self, x, y):
+    """The alpha gradient of one arch step on the current sample (for tests and cross-checks)."""
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch([v.value for v in self.arch_vars])
+      ce = cross_entropy(y, self.net(x, training=True, mode=self.arch_mode))
+    return tape.gradient(ce, self.arch_vars)
+
+  # -- REINFORCE -----------------------------------------------------------------------------------
+
+  def _rl_sample_fn(self, x, y):
+    self.trace_counts["rl_sample"] += 1
+    sample_paths(self.generator, self.net.mixed_ops, "single")
+    logits = self.net(x, training=False, mode="single")
+    return tf.stack([tf.convert_to_tensor(op.active) for op in self.net.mixed_ops]), accuracy(y, logits)
+
+  def _rl_apply_fn(self, choices, advantages):
+    """alpha gradient = mean_j (R_j - b) * grad(-sum_ops log p(choice_j))."""
+    self.trace_counts["rl_apply"] += 1
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch([v.value for v in self.arch_vars])
+      log_probs = tf.add_n([tf.gather(tf.nn.log_softmax(alpha), choices[:, m])
+                            for m, alpha in enumerate(self.arch_vars)])
+      loss = -tf.reduce_mean(advantages * log_probs)
+    grads = tape.gradient(loss, self.arch_vars)
+    self.arch_opt.apply_gradients(zip(grads, self.arch_vars))
+    return loss
+
+  def rl_update(self, x, y, num_samples: int = 10):
+    """Samples `num_samples` whole architectures, rewards each on one held-out batch, steps alpha."""
+    choices, rewards, accuracies = [], [], []
+    for _ in range(num_samples):
+      chosen, acc = self._rl_sample(x, y)
+      chosen = chosen.numpy()
+      latency = (None if self.objective.expected is None
+                 else self.objective.expected.of_choices(chosen))
+      choices.append(chosen)
+      accuracies.append(float(acc))
+      rewards.append(rl_reward(float(acc), latency, self.objective.ref))
+    mean = float(np.mean(rewards))
+    if not bool(self.rl_baseline_set.numpy()):
+      self.rl_baseline.assign(mean)
+      self.rl_baseline_set.assign(True)
+    else:
+      baseline = float(self.rl_baseline.numpy())
+      self.rl_baseline.assign(baseline + self.rl_baseline_decay * (mean - baseline))
+    advantages = np.array(rewards, np.float32) - float(self.rl_baseline.numpy())
+    loss = self._rl_apply(tf.constant(np.stack(choices), tf.int32), tf.constant(advantages))
+    return float(loss), mean, float(np.mean(accuracies))
+
+  # -- evaluation ----------------------------------------------------------------------------------
+
+  def _evaluate_fn(self, x, y, training=False):
+    self.trace_counts["evaluate"] += 1
+    logits = self.net(x, training=training, mode="single")
+    return cross_entropy(y, logits), accuracy(y, logits)

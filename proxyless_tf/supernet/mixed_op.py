@@ -1,0 +1,186 @@
+"""The mixed op: candidates + architecture logits, run as ONE path with binarized gates.
+
+Modes (`call(..., mode=...)`):
+  single   weight step: only the active path runs (`tf.switch_case` on a non-trainable int
+           variable, so changing the sampled path never retraces).
+  full_v2  arch step, memory of one path: the forward runs the active path; the backward re-runs
+           every other candidate on the same input without keeping activations, to get
+           dL/dg_j = sum(o_j * dL/dout), then dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i).
+  two      arch step over a sampled pair: p' = softmax of the pair's logits; only the pair's two
+           outputs enter the gate gradient; the other logits get no gradient (and `rescale_pair`
+           keeps their probabilities exactly unchanged after the optimizer step).
+  full     all candidates run and stay in memory (DARTS-like); output = active path; the gate
+           gradient comes from autodiff through one-hot gates. The memory reference, and a
+           cross-check: on the same sample it gives the same alpha gradient as full_v2.
+
+The residual (where legal) is added here, outside the candidates, because the skip is shared: a
+`zero` candidate then makes the block an identity.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from proxyless_tf.model.layers import MBConv
+from proxyless_tf.space.space import Candidate
+
+ARCH_MODES = ("full_v2", "two", "full")
+MODES = ("single",) + ARCH_MODES
+
+
+def gate_grad_to_alpha(dg: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
+  """BinaryConnect-style: dL/dalpha_i = sum_j dL/dg_j * p_j * (delta_ij - p_i)."""
+  weighted = dg * probs
+  return weighted - probs * tf.reduce_sum(weighted)
+
+
+@keras.saving.register_keras_serializable(package="proxyless_tf")
+class MixedOp(keras.layers.Layer):
+
+  def __init__(self, filters: int, strides: int, candidates, residual: bool,
+               bn_momentum: float = 0.9, bn_epsilon: float = 1e-3, **kwargs):
+    super().__init__(**kwargs)
+    self.filters = filters
+    self.strides = strides
+    self.candidates = tuple(c if isinstance(c, Candidate) else Candidate(*c) for c in candidates)
+    self.residual = residual
+    self.bn_momentum = bn_momentum
+    self.bn_epsilon = bn_epsilon
+    self.num_candidates = len(self.candidates)
+    self.zero_index = next((i for i, c in enumerate(self.candidates) if c.is_zero), -1)
+    self.ops = [None if c.is_zero else MBConv(
+        filters, c.kernel_size, strides, c.expand_ratio, residual=False, bn_momentum=bn_momentum,
+        bn_epsilon=bn_epsilon, name=f"cand_{c.name}") for c in self.candidates]
+
+  def build(self, input_shape):
+    for op in self.ops:
+      if op is not None:
+        op.build(input_shape)
+    self.alpha = self.add_weight(
+        name="alpha", shape=(self.num_candidates,), trainable=True,
+        initializer=keras.initializers.RandomNormal(stddev=1e-3))
+    self.active = self.add_weight(name="active", shape=(), dtype="int32", trainable=False,
+                                  initializer="zeros")
+    self.pair = self.add_weight(name="pair", shape=(2,), dtype="int32", trainable=False,
+                                initializer="zeros")
+    self.built = True
+
+  def candidate_variables(self) -> list[list]:
+    """Per candidate, its trainable weights (empty for zero): what the weight step masks."""
+    return [[] if op is None else list(op.trainable_variables) for op in self.ops]
+
+  def probs(self) -> tf.Tensor:
+    return tf.nn.softmax(self.alpha)
+
+  # -- candidate outputs -------------------------------------------------------------------------
+
+  def _run(self, j: int, x, training):
+    if self.ops[j] is None:
+      return tf.zeros_like(x)  # zero only exists where the shape is preserved
+    return self.ops[j](x, training=training)
+
+  def _switch(self, index, x, training):
+    return tf.switch_case(index, [lambda j=j: self._run(j, x, training)
+                                  for j in range(self.num_candidates)])
+
+  # -- modes ---------------------------------------------------------------------------------------
+
+  def call(self, inputs, training=None, mode: str = "single"):
+    if mode == "single":
+      out = self._switch(tf.convert_to_tensor(self.active), inputs, training)
+    elif mode == "full_v2":
+      out = self._full_v2(inputs, training)
+    elif mode == "two":
+      out = self._two(inputs, training)
+    elif mode == "full":
+      out = self._full(inputs, training)
+    else:
+      raise ValueError(f"unknown mixed-op mode {mode!r}; one of {MODES}")
+    return out + inputs if self.residual else out
+
+  def _full_v2(self, x, training):
+    active = tf.convert_to_tensor(self.active)
+
+    @tf.custom_gradient
+    def gated(x, alpha):
+      with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(x)
+        out = self._switch(active, x, training)
+
+      def grad(dy, variables=None):
+        dx = tape.gradient(out, x, output_gradients=dy)
+        dg = []
+        for j in range(self.num_candidates):
+          if self.ops[j] is None:
+            dg.append(tf.constant(0.0))
+            continue
+          dg.append(tf.cond(tf.equal(active, j), lambda: tf.reduce_sum(out * dy),
+                            lambda j=j: tf.reduce_sum(tf.stop_gradient(self._run(j, x, training)) * dy)))
+        dalpha = gate_grad_to_alpha(tf.stack(dg), tf.nn.softmax(alpha))
+        return (dx, dalpha), [None] * len(variables or [])
+
+      return out, grad
+
+    return gated(x, tf.convert_to_tensor(self.alpha))
+
+  def _two(self, x, training):
+    pair = tf.convert_to_tensor(self.pair)
+    active = tf.convert_to_tensor(self.active)
+    n = self.num_candidates
+
+    @tf.custom_gradient
+    def gated(x, alpha):
+      with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(x)
+        out = self._switch(active, x, training)
+
+      def grad(dy, variables=None):
+        dx = tape.gradient(out, x, output_gradients=dy)
+        other = tf.where(tf.equal(pair[0], active), pair[1], pair[0])
+        dg_active = tf.reduce_sum(out * dy)
+        dg_other = tf.reduce_sum(tf.stop_gradient(self._switch(other, x, training)) * dy)
+        dg_pair = tf.where(tf.equal(pair, active), dg_active, dg_other)
+        pair_probs = tf.nn.softmax(tf.gather(alpha, pair))
+        dalpha_pair = gate_grad_to_alpha(dg_pair, pair_probs)
+        dalpha = tf.scatter_nd(pair[:, None], dalpha_pair, [n])
+        return (dx, dalpha), [None] * len(variables or [])
+
+      return out, grad
+
+    return gated(x, tf.convert_to_tensor(self.alpha))
+
+  def _full(self, x, training):
+    active = tf.convert_to_tensor(self.active)
+    n = self.num_candidates
+
+    @tf.custom_gradient
+    def binary_gates(alpha):
+      def grad(dg):
+        return gate_grad_to_alpha(dg, tf.nn.softmax(alpha))
+      return tf.one_hot(active, n, dtype=alpha.dtype), grad
+
+    gates = binary_gates(tf.convert_to_tensor(self.alpha))
+    outs = [self._run(j, x, training) for j in range(n)]
+    return tf.add_n([gates[j] * outs[j] for j in range(n)])
+
+  # -- two-path rescale ----------------------------------------------------------------------------
+
+  def rescale_pair(self, old_alpha: tf.Tensor) -> None:
+    """After the arch optimizer's step in `two` mode: shift the pair's logits by
+    log(sum exp(new pair) / sum exp(old pair)) so every unsampled probability stays unchanged."""
+    pair = tf.convert_to_tensor(self.pair)
+    new = tf.gather(self.alpha, pair)
+    offset = tf.reduce_logsumexp(new) - tf.reduce_logsumexp(tf.gather(old_alpha, pair))
+    self.alpha.assign(tf.tensor_scatter_nd_sub(tf.convert_to_tensor(self.alpha), pair[:, None],
+                                               tf.fill([2], offset)))
+
+  def compute_output_shape(self, input_shape):
+    size = [None if d is None else -(-d // self.strides) for d in input_shape[1:3]]
+    return (input_shape[0], *size, self.filters)
+
+  def get_config(self):
+    return {**super().get_config(), "filters": self.filters, "strides": self.strides,
+            "candidates": [(c.kernel_size, c.expand_ratio) for c in self.candidates],
+            "residual": self.residual, "bn_momentum": self.bn_momentum,
+            "bn_epsilon": self.bn_epsilon}

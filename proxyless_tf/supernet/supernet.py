@@ -1,0 +1,76 @@
+"""The supernet: the space's fixed parts (plain layers) around one MixedOp per decision."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
+from proxyless_tf.space.space import SearchSpace
+from proxyless_tf.supernet.mixed_op import MixedOp
+
+
+class Supernet(keras.Model):
+  """`call(x, training, mode)`; architecture logits and weights are separate variable lists."""
+
+  def __init__(self, space: SearchSpace, **kwargs):
+    super().__init__(name=kwargs.pop("name", f"supernet_{space.name}"), **kwargs)
+    self.space = space
+    bn = dict(bn_momentum=space.bn_momentum, bn_epsilon=space.bn_epsilon)
+    self.stem = ConvBNReLU(space.stem_filters, 3, space.stem_stride, name="stem", **bn)
+    first = space.first_block()
+    self.first_block = MBConv(first.filters, first.kernel_size, first.stride, first.expand_ratio,
+                              name="first_block", **bn)
+    self.mixed_ops = [MixedOp(spec.filters, spec.stride, spec.candidates, spec.has_residual,
+                              name=f"mixed_{spec.index}", **bn) for spec in space.mixed_ops()]
+    self.head = ConvBNReLU(space.head_filters, 1, 1, name="head", **bn)
+    self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
+    self.dropout = keras.layers.Dropout(space.dropout, name="dropout")
+    self.classifier = keras.layers.Dense(space.num_classes, name="classifier",
+                                         kernel_initializer=dense_initializer(space.head_filters))
+    self.build((None, space.input_size, space.input_size, space.input_channels))
+
+  def build(self, input_shape):
+    shape = input_shape
+    for layer in [self.stem, self.first_block, *self.mixed_ops, self.head]:
+      layer.build(shape)
+      shape = layer.compute_output_shape(shape)
+    self.classifier.build((None, self.space.head_filters))
+    self.built = True
+
+  def call(self, inputs, training=None, mode: str = "single"):
+    x = self.first_block(self.stem(inputs, training=training), training=training)
+    for op in self.mixed_ops:
+      x = op(x, training=training, mode=mode)
+    x = self.pool(self.head(x, training=training))
+    return self.classifier(self.dropout(x, training=training))
+
+  # -- variable collections ------------------------------------------------------------------------
+
+  @property
+  def arch_variables(self) -> list:
+    return [op.alpha for op in self.mixed_ops]
+
+  @property
+  def weight_variables(self) -> list:
+    arch = {id(v) for v in self.arch_variables}
+    return [v for v in self.trainable_variables if id(v) not in arch]
+
+  # -- the architecture ----------------------------------------------------------------------------
+
+  def probabilities(self) -> list[np.ndarray]:
+    return [tf.nn.softmax(op.alpha).numpy() for op in self.mixed_ops]
+
+  def argmax_choices(self) -> list[int]:
+    return [int(np.argmax(op.alpha.numpy())) for op in self.mixed_ops]
+
+  def derive(self, name: str | None = None):
+    return self.space.derive(self.argmax_choices(), name=name)
+
+  def set_active(self, choices) -> None:
+    for op, choice in zip(self.mixed_ops, choices):
+      op.active.assign(int(choice))
+
+  def entropy(self) -> float:
+    return float(sum(-(p * np.log(p + 1e-12)).sum() for p in self.probabilities()))

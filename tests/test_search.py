@@ -1,0 +1,164 @@
+"""The search run: outputs, resume (also after SIGKILL), NaN stop, loss forms, flag errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from proxyless_tf.arch import load_arch
+from proxyless_tf.errors import UserError
+from proxyless_tf.latency.cost_model import ExpectedCost, FlopsCostModel
+from proxyless_tf.search.objective import hardware_loss, rl_reward
+from proxyless_tf.search.runner import SearchConfig, SearchDiverged, SearchRun
+from proxyless_tf.space.space import get_space
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _config(out, **kw):
+  base = dict(out=str(out), space="tiny", batch_size=16, valid_per_class=5, warmup_epochs=1,
+              epochs=2, steps_per_epoch=6, arch_update_every=2, checkpoint_every=4,
+              ref_latency=0.4, latency_loss="add_linear", arch_lr=0.01)
+  base.update(kw)
+  return SearchConfig(**base)
+
+
+def test_search_writes_arch_png_checkpoints_and_logs(tmp_path, synthetic_dataset):
+  logs = []
+  result = SearchRun(_config(tmp_path), FlopsCostModel(), log=logs.append,
+                     dataset=synthetic_dataset).run()
+  arch = load_arch(result.arch_path)
+  assert arch == result.config and arch.input_size == 16 and arch.num_classes == 10
+  assert os.path.getsize(result.png_path) > 1000
+  assert any(f.startswith("ckpt-18") for f in os.listdir(tmp_path / "checkpoints"))
+  assert os.listdir(tmp_path / "tensorboard")
+  assert [row["epoch"] for row in result.history] == [1, 2, 3]
+  assert result.history[-1]["expected_latency"] > 0
+  assert result.predicted_latency == pytest.approx(FlopsCostModel().predict(arch))
+  assert any("epoch 3 (search)" in line for line in logs)
+
+
+def test_resume_continues_from_the_exact_step(tmp_path, synthetic_dataset):
+  SearchRun(_config(tmp_path, max_steps=10), FlopsCostModel(), log=lambda *_: None,
+            dataset=synthetic_dataset).run()
+  run = SearchRun(_config(tmp_path), FlopsCostModel(), log=lambda *_: None,
+                  dataset=synthetic_dataset)
+  with pytest.raises(UserError, match="pass --resume"):
+    run.run(resume=False)
+  logs = []
+  run = SearchRun(_config(tmp_path), FlopsCostModel(), log=logs.append, dataset=synthetic_dataset)
+  result = run.run(resume=True)
+  assert any("at step 10/18" in line for line in logs)
+  assert result.steps == 18 and int(run.step.numpy()) == 18
+  assert [row["epoch"] for row in json.load(open(tmp_path / "history.json"))] == [1, 2, 3]
+  with pytest.raises(UserError, match="different batch_size"):
+    SearchRun(_config(tmp_path, batch_size=8), None, log=lambda *_: None,
+              dataset=synthetic_dataset).run(resume=True)
+
+
+def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path, synthetic_dataset):
+  SearchRun(_config(tmp_path, max_steps=4), None, log=lambda *_: None,
+            dataset=synthetic_dataset).run()
+  run = SearchRun(_config(tmp_path, warmup_lr=1e30, lr=1e30), None, log=lambda *_: None,
+                  dataset=synthetic_dataset)
+  with pytest.raises(SearchDiverged, match="became nan") as err:
+    run.run(resume=True)
+  assert "ckpt-4" in str(err.value)
+  assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-4")
+
+
+def test_reinforce_search_runs(tmp_path, synthetic_dataset):
+  run = SearchRun(_config(tmp_path, arch_algo="rl", rl_updates_per_epoch=3, rl_samples=3),
+                  FlopsCostModel(), log=lambda *_: None, dataset=synthetic_dataset)
+  before = [p.copy() for p in run.net.probabilities()]
+  run.run()
+  assert int(run.arch_updates.numpy()) == 2 * 3
+  assert any(not np.allclose(a, b) for a, b in zip(before, run.net.probabilities()))
+
+
+def test_mul_log_refuses_latencies_below_one(tmp_path, synthetic_dataset):
+  with pytest.raises(UserError, match="use --latency_loss=add_linear"):
+    SearchRun(_config(tmp_path, latency_loss="mul_log", ref_latency=2.0), FlopsCostModel(),
+              dataset=synthetic_dataset)
+
+
+def test_latency_loss_forms():
+  ce, lat, ref = tf.constant(2.0), tf.constant(90.0), 80.0
+  np.testing.assert_allclose(hardware_loss(ce, lat, ref, "mul_log"),
+                             2.0 * 0.2 * (np.log(90) / np.log(80)) ** 0.3, rtol=1e-6)
+  np.testing.assert_allclose(hardware_loss(ce, lat, ref, "add_linear"), 2.0 + 0.1 * 10 / 80,
+                             rtol=1e-6)
+  assert float(hardware_loss(ce, lat, ref, "none")) == 2.0
+  assert rl_reward(0.5, 160.0, 80.0) == pytest.approx(0.5 * 0.5 ** 0.1)
+  assert rl_reward(0.5, None, 80.0) == 0.5
+  with pytest.raises(UserError):
+    hardware_loss(ce, lat, ref, "square")
+
+
+def test_expected_cost_equals_predictor_on_one_hot():
+  space = get_space("tiny")
+  model = FlopsCostModel()
+  expected = ExpectedCost(model, space)
+  rng = np.random.default_rng(0)
+  for _ in range(3):
+    choices = [int(rng.integers(len(s.candidates))) for s in space.mixed_ops()]
+    one_hot = [tf.constant(np.where(np.arange(len(s.candidates)) == c, 50.0, -50.0), tf.float32)
+               for s, c in zip(space.mixed_ops(), choices)]
+    assert float(expected(one_hot)) == pytest.approx(model.predict(space.derive(choices)), rel=1e-5)
+    assert expected.of_choices(choices) == pytest.approx(model.predict(space.derive(choices)))
+
+
+def _search_cmd(out, data_dir, *extra):
+  return [sys.executable, "-m", "proxyless_tf.search", "--target=flops", "--space=tiny",
+          "--dataset=fashion_mnist_local", f"--data_dir={data_dir}", f"--out={out}",
+          "--batch_size=16", "--valid_per_class=5", "--warmup_epochs=1", "--epochs=9",
+          "--steps_per_epoch=60", "--checkpoint_every=20", "--ref_latency=0.4",
+          "--latency_loss=add_linear", *extra]
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill(tmp_path, fashion_like_dir):
+  out = tmp_path / "run"
+  proc = subprocess.Popen(_search_cmd(out, fashion_like_dir), cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+  ckpt_dir = out / "checkpoints"
+  deadline = time.time() + 240
+  killed_at = None
+  while time.time() < deadline and proc.poll() is None:
+    latest = tf.train.latest_checkpoint(str(ckpt_dir)) if ckpt_dir.exists() else None
+    if latest and int(latest.rsplit("-", 1)[1]) >= 40:
+      proc.send_signal(signal.SIGKILL)
+      proc.wait()
+      killed_at = int(tf.train.latest_checkpoint(str(ckpt_dir)).rsplit("-", 1)[1])
+      break
+    time.sleep(0.1)
+  assert killed_at is not None, "the run finished or stalled before it could be killed"
+  assert killed_at < 600
+  resumed = subprocess.run(_search_cmd(out, fashion_like_dir, "--resume"), cwd=ROOT,
+                           capture_output=True, text=True, timeout=600)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert f"resumed from {ckpt_dir}/ckpt-{killed_at} at step {killed_at}/600" in resumed.stdout
+  assert tf.train.latest_checkpoint(str(ckpt_dir)).endswith("ckpt-600")
+  assert (out / "arch.json").exists() and (out / "arch.png").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args, message", [
+    (["--batch_size=0"], "error: --batch_size must be >= 1, got 0"),
+    (["--arch_mode=bogus"], "--arch_mode=bogus: value should be one of"),
+    (["--target=gpu"], "error: --target=gpu needs --latency_table"),
+    (["--dataset=fashion_mnist_local", "--data_dir=/nonexistent"], "error: Fashion-MNIST not found"),
+    (["stray"], "error: unexpected arguments ['stray']"),
+])
+def test_bad_flags_are_one_line_errors(tmp_path, args, message):
+  proc = subprocess.run([sys.executable, "-m", "proxyless_tf.search", f"--out={tmp_path}"] + args,
+                        cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert proc.returncode != 0
+  assert message in proc.stderr
+  assert "Traceback" not in proc.stderr
