@@ -17,6 +17,7 @@ setup(
         "numpy",
         "ai-edge-litert",
         "matplotlib",
+        "pyyaml",  # reads the original code's YAML latency tables
         "tensorboard",  # tf.summary needs it; tensorflow does not always bring it
     ],
     extras_require={"test": ["pytest"]},

@@ -22,6 +22,9 @@ class CostModel:
   scale = 1.0
   offset = 0.0
 
+  def prepare(self, space) -> None:
+    """Called once the task's exact space is known (e.g. to measure a table on demand)."""
+
   def op_cost(self, op: OpSpec) -> float:
     raise NotImplementedError
 

@@ -8,17 +8,16 @@ from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import FlopsCostModel
 
 
-def cost_model_for_target(target: str, table: str | None = None, space: str = "small",
-                          precision: str = "float", num_threads: int = 1,
-                          input_size: int | None = None):
+def cost_model_for_target(target: str, table: str | None = None, precision: str = "float",
+                          num_threads: int = 1):
   if target == "none":
     return None
   if target == "flops":
     return FlopsCostModel()
   from proxyless_tf.latency.table import TableCostModel, load_table
   if target == "cpu" and not table:
-    from proxyless_tf.latency.host_cache import cached_host_table
-    return TableCostModel(cached_host_table(space, precision, num_threads, input_size))
+    from proxyless_tf.latency.host_cache import HostCachedCostModel
+    return HostCachedCostModel(precision, num_threads)
   if not table:
     how = ("python tools/build_latency_table.py --device=android --use_gpu --space=SPACE "
            "--out=TABLE.json" if target == "gpu" else

@@ -100,8 +100,7 @@ def main(argv):
   config = search_config_from_flags()
   config.validate()
   cost_model = cost_model_for_target(FLAGS.target, table=FLAGS.latency_table,
-                                     space=config.space, precision=FLAGS.precision,
-                                     num_threads=FLAGS.num_threads, input_size=config.input_size)
+                                     precision=FLAGS.precision, num_threads=FLAGS.num_threads)
   if cost_model is not None and cost_model.notice:
     print(f"notice: {cost_model.notice}")
   SearchRun(config, cost_model).run(resume=FLAGS.resume)

@@ -129,6 +129,8 @@ class SearchRun:
     self.net = Supernet(self.space)
     self.generator = tf.random.Generator.from_seed(config.seed)
     objective = ArchObjective(form="none")
+    if cost_model is not None:
+      cost_model.prepare(self.space)
     if cost_model is not None and config.latency_loss != "none":
       if config.latency_loss == "mul_log" and config.ref_latency <= 1.0:
         raise UserError(f"--latency_loss=mul_log needs --ref_latency > 1 (log(ref) is the "

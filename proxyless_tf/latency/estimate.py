@@ -1,0 +1,79 @@
+"""An estimated per-op latency model for a phone we cannot measure here.
+
+cost(op) = MACs / rate + bytes moved / bandwidth + layers * overhead
+
+fit to published end-to-end TFLite float latencies on the Pixel 1 (ProxylessNAS and MnasNet
+papers). Three constants, three calibration networks: the fit reproduces them exactly when the
+solution is non-negative, else it falls back to the best non-negative least-squares subset.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from proxyless_tf.arch.presets import get_preset, mobilenet_v2
+from proxyless_tf.latency.ops import OpSpec, arch_ops
+
+BYTES_PER_VALUE = 4  # float32 activations and weights
+
+# (arch, published Pixel 1 float latency in ms)
+PIXEL1_CALIBRATION = (
+    ("mobilenet_v2", 75.0),
+    ("mobilenet_v2_1.4", 143.0),
+    ("proxyless_mobile", 78.0),
+)
+PIXEL1_REFERENCE_MS = 80.0
+
+
+def calibration_arch(name: str):
+  return mobilenet_v2(1.4) if name == "mobilenet_v2_1.4" else get_preset(name)
+
+
+def op_features(op: OpSpec) -> np.ndarray:
+  """[MACs, bytes moved, layers] of one op."""
+  r, o = op.resolution, op.out_resolution
+  if op.kind in ("Conv", "Conv_1"):
+    weights = op.kernel_size ** 2 * op.in_channels * op.out_channels
+    values = r * r * op.in_channels + o * o * op.out_channels + weights
+    layers = 1
+  elif op.kind == "Logits":
+    values = r * r * op.in_channels + op.in_channels * op.out_channels + op.out_channels
+    layers = 2
+  else:
+    mid = op.in_channels * op.expand_ratio
+    expand = op.expand_ratio != 1
+    values = (r * r * op.in_channels + (2 * r * r * mid if expand else 0) + 2 * o * o * mid
+              + o * o * op.out_channels + (op.in_channels * mid if expand else 0)
+              + op.kernel_size ** 2 * mid + mid * op.out_channels)
+    layers = (3 if expand else 2) + int(op.idskip)
+  return np.array([op.macs, values * BYTES_PER_VALUE, layers], dtype=np.float64)
+
+
+def arch_features(config) -> np.ndarray:
+  return sum(op_features(op) for op in arch_ops(config))
+
+
+def fit_constants(calibration=PIXEL1_CALIBRATION) -> np.ndarray:
+  """Non-negative [ms per MAC, ms per byte, ms per layer] fitting the calibration latencies."""
+  X = np.stack([arch_features(calibration_arch(name)) for name, _ in calibration])
+  y = np.array([ms for _, ms in calibration])
+  best, best_err = None, np.inf
+  for k in range(X.shape[1], 0, -1):
+    for cols in itertools.combinations(range(X.shape[1]), k):
+      coef, *_ = np.linalg.lstsq(X[:, cols], y, rcond=None)
+      if np.any(coef < 0):
+        continue
+      full = np.zeros(X.shape[1])
+      full[list(cols)] = coef
+      err = float(np.sum((X @ full - y) ** 2))
+      if err < best_err - 1e-9:
+        best, best_err = full, err
+    if best is not None and best_err < 1e-6:
+      break
+  return best
+
+
+def op_latency(op: OpSpec, constants: np.ndarray) -> float:
+  return float(op_features(op) @ constants)

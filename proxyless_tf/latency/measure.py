@@ -1,0 +1,146 @@
+"""Measuring ops: each op exported alone as a tiny TFLite model and timed on the target.
+
+Op models use the same layers as the deployed network (so the converter fuses BN and ReLU6 the
+same way), and the same precision: an int8 table times full-int8 op models with int8 I/O, which is
+what the op computes inside a full-int8 network.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import tempfile
+import threading
+import time
+
+import keras
+import numpy as np
+
+from proxyless_tf.arch.config import Block
+from proxyless_tf.benchmark.host import benchmark_host
+from proxyless_tf.errors import UserError
+from proxyless_tf.export.tflite import convert_keras, representative_from_batch, set_bn_statistics
+from proxyless_tf.latency.ops import OpSpec
+from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
+from proxyless_tf.utils.progress import Progress
+
+_CONVERT_LOCK = threading.Lock()  # the TFLite converter is not meant to run in several threads
+
+
+def op_model(op: OpSpec) -> keras.Model:
+  inputs = keras.Input((op.resolution, op.resolution, op.in_channels))
+  if op.kind == "Conv":
+    x = ConvBNReLU(op.out_channels, op.kernel_size, op.stride, name="stem")(inputs)
+  elif op.kind == "Conv_1":
+    x = ConvBNReLU(op.out_channels, 1, 1, name="head")(inputs)
+  elif op.kind == "Logits":
+    x = keras.layers.GlobalAveragePooling2D()(inputs)
+    x = keras.layers.Dense(op.out_channels, kernel_initializer=dense_initializer(op.in_channels))(x)
+  elif op.kind == "expanded_conv":
+    block = Block(op.out_channels, op.stride, op.kernel_size, op.expand_ratio)
+    x = MBConv(block.filters, block.kernel_size, block.stride, block.expand_ratio,
+               residual=op.idskip, name="block")(inputs)
+  else:
+    raise ValueError(f"unknown op kind {op.kind}")
+  return keras.Model(inputs, x)
+
+
+def op_tflite(op: OpSpec, precision: str, seed: int = 0) -> bytes:
+  model = op_model(op)
+  batch = np.random.default_rng(seed).standard_normal(
+      (8, op.resolution, op.resolution, op.in_channels)).astype(np.float32)
+  set_bn_statistics(model, batch)
+  with _CONVERT_LOCK:
+    return convert_keras(model, precision, representative_from_batch(batch)
+                         if precision == "int8" else None)
+
+
+def entry_from_summary(summary: dict) -> dict:
+  return {"mean": summary["mean_ms"], "median": summary.get("median_ms"),
+          "std": summary.get("std_ms"), "count": summary.get("count")}
+
+
+class HostMeasurer:
+  """LiteRT on this machine; rounds of runs, median of all runs."""
+
+  def __init__(self, num_threads: int = 1, warmup: int = 20, runs: int = 100):
+    self.num_threads, self.warmup, self.runs = num_threads, warmup, runs
+    self.name = "host"
+
+  def __call__(self, op: OpSpec, precision: str) -> dict:
+    result = benchmark_host(model_content=op_tflite(op, precision), num_threads=self.num_threads,
+                            warmup=self.warmup, runs=self.runs)
+    return entry_from_summary(result.summary)
+
+
+class AndroidMeasurer:
+  """One phone: adb push of each op model + `benchmark_model` (the spine's adb path)."""
+
+  def __init__(self, serial: str | None, num_threads: int = 1, warmup: int = 20, runs: int = 100,
+               delegate: str = "none", benchmark_binary: str | None = None):
+    from proxyless_tf.benchmark.android import Adb
+    self.adb = Adb(serial)
+    self.name = f"android:{self.adb.serial}"
+    self.num_threads, self.warmup, self.runs = num_threads, warmup, runs
+    self.delegate, self.binary = delegate, benchmark_binary
+    self._binary_pushed = False
+
+  def __call__(self, op: OpSpec, precision: str) -> dict:
+    from proxyless_tf.benchmark.android import benchmark_android
+    content = op_tflite(op, precision)
+    with tempfile.TemporaryDirectory() as tmp:
+      path = os.path.join(tmp, "op.tflite")
+      with open(path, "wb") as f:
+        f.write(content)
+      result = benchmark_android(path, num_threads=self.num_threads, warmup=self.warmup,
+                                 runs=self.runs, delegate=self.delegate, adb=self.adb,
+                                 benchmark_binary=None if self._binary_pushed else self.binary)
+    self._binary_pushed = True
+    return entry_from_summary(result.summary)
+
+
+def build_table(table, ops, measurers, precision: str, save_every_s: float = 10.0,
+                log=print) -> None:
+  """Measures the ops `table` lacks, spreading them over `measurers` (one thread each), saving
+  the table atomically as it goes: an interrupted build keeps what it measured."""
+  todo = [op for op in ops if op.key not in table.entries]
+  skipped = len(ops) - len(todo)
+  if skipped:
+    log(f"{skipped} of {len(ops)} ops already in {table.path}; measuring the other {len(todo)}")
+  if not todo:
+    return
+  progress = Progress(len(todo), "latency table")
+  lock = threading.Lock()
+  last_save = [time.monotonic()]
+  queue = list(reversed(todo))
+
+  def worker(measure):
+    while True:
+      with lock:
+        if not queue:
+          return
+        op = queue.pop()
+      entry = measure(op, precision)
+      with lock:
+        table.entries[op.key] = entry
+        progress.update(1, last=f"{entry['mean']:.3f}ms")
+        if time.monotonic() - last_save[0] > save_every_s:
+          table.save()
+          last_save[0] = time.monotonic()
+
+  try:
+    if len(measurers) == 1:
+      worker(measurers[0])
+    else:
+      with concurrent.futures.ThreadPoolExecutor(len(measurers)) as pool:
+        for future in [pool.submit(worker, m) for m in measurers]:
+          future.result()
+  finally:
+    table.save()
+    progress.close()
+
+
+def check_precision(precision: str) -> str:
+  if precision not in ("float", "int8"):
+    raise UserError(f"--precision must be float or int8, got {precision!r}")
+  return precision

@@ -1,0 +1,166 @@
+"""Latency tables: format, errors, resumable and android builds, predictor vs expected latency,
+the estimated phone table."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import fake_adb
+from proxyless_tf.errors import UserError
+from proxyless_tf.latency.builder import build_space_table, space_from_metadata
+from proxyless_tf.latency.cost_model import ExpectedCost
+from proxyless_tf.latency.estimate import (PIXEL1_CALIBRATION, arch_features, calibration_arch,
+                                           fit_constants)
+from proxyless_tf.latency.measure import AndroidMeasurer, HostMeasurer
+from proxyless_tf.latency.ops import all_space_ops, arch_ops
+from proxyless_tf.latency.table import LatencyTable, TableCostModel, load_table
+from proxyless_tf.space.space import get_space
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def _fake_table(space, path=None, scale=1.0, offset=0.0):
+  """Deterministic entries: latency grows with the op's MACs, so sums are checkable."""
+  entries = {op.key: {"mean": 0.01 + op.macs / 1e6, "median": 0.01 + op.macs / 1e6, "std": 0.0,
+                      "count": 5} for op in all_space_ops(space)}
+  meta = {"device": "host: test", "space": space.name, "threads": 1, "precision": "float",
+          "calibration": {"scale": scale, "offset": offset}}
+  return LatencyTable(meta, entries, path)
+
+
+def test_op_keys_follow_the_original_format():
+  keys = {op.key for op in all_space_ops(get_space("proxyless"))}
+  assert "Conv-input:224x224x3-output:112x112x32" in keys
+  assert "expanded_conv-input:112x112x32-output:112x112x16-expand:1-kernel:3-stride:1-idskip:0" in keys
+  assert "expanded_conv-input:56x56x24-output:28x28x40-expand:6-kernel:5-stride:2-idskip:0" in keys
+  assert "expanded_conv-input:28x28x40-output:28x28x40-expand:3-kernel:7-stride:1-idskip:1" in keys
+  assert "Conv_1-input:7x7x320-output:7x7x1280" in keys
+  assert "Logits-input:7x7x1280-output:1000" in keys
+
+
+def test_table_round_trip_and_space_metadata(tmp_path):
+  space = get_space("tiny")
+  table = _fake_table(space, str(tmp_path / "t.json"))
+  table.metadata.update({"input_size": 16, "stage_widths": [16, 24]})
+  table.save()
+  again = load_table(table.path)
+  assert again.entries == table.entries and again.metadata == table.metadata
+  assert space_from_metadata(again.metadata) == space
+
+
+def test_missing_keys_and_corrupt_tables_are_clear_errors(tmp_path):
+  space = get_space("tiny")
+  table = _fake_table(space, str(tmp_path / "t.json"))
+  dropped = sorted(table.entries)[:2]
+  for key in dropped:
+    del table.entries[key]
+  with pytest.raises(UserError, match="lacks 2 op") as err:
+    ExpectedCost(TableCostModel(table), space)
+  assert dropped[0] in str(err.value)
+  bad = tmp_path / "bad.json"
+  bad.write_text('{"entries": {"Conv-x": {"mean": "fast"}}}')
+  with pytest.raises(UserError, match="no valid 'mean'"):
+    load_table(str(bad))
+  bad.write_text('{"entries": ')
+  with pytest.raises(UserError, match="corrupt latency table"):
+    load_table(str(bad))
+  with pytest.raises(UserError, match="does not exist"):
+    load_table(str(tmp_path / "none.json"))
+
+
+def test_reads_original_yaml_tables(tmp_path):
+  path = tmp_path / "mobile_trim.yaml"
+  path.write_text("Conv-input:224x224x3-output:112x112x32: {count: 50, mean: 1.25, var: 0.04}\n"
+                  "Logits-input:7x7x1280-output:1000: {count: 50, mean: 0.5, var: 0.0}\n")
+  table = load_table(str(path))
+  assert table.latency("Conv-input:224x224x3-output:112x112x32") == 1.25
+  assert table.entries["Conv-input:224x224x3-output:112x112x32"]["std"] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (0.8, 0.3)])
+def test_predictor_equals_expected_latency_on_one_hot(scale, offset):
+  space = get_space("small")
+  model = TableCostModel(_fake_table(space, "t.json", scale, offset))
+  expected = ExpectedCost(model, space)
+  rng = np.random.default_rng(0)
+  for _ in range(3):
+    choices = [int(rng.integers(len(s.candidates))) for s in space.mixed_ops()]
+    arch = space.derive(choices)
+    one_hot = [tf.constant(np.where(np.arange(len(s.candidates)) == c, 60.0, -60.0), tf.float32)
+               for s, c in zip(space.mixed_ops(), choices)]
+    raw = sum(0.01 + op.macs / 1e6 for op in arch_ops(arch))
+    assert model.predict(arch) == pytest.approx(offset + scale * raw, rel=1e-9)
+    assert float(expected(one_hot)) == pytest.approx(model.predict(arch), rel=1e-5)
+
+
+class _Interrupting:
+  def __init__(self, inner, stop_after):
+    self.inner, self.stop_after, self.calls = inner, stop_after, []
+
+  def __call__(self, op, precision):
+    if len(self.calls) == self.stop_after:
+      raise KeyboardInterrupt
+    self.calls.append(op.key)
+    return self.inner(op, precision)
+
+
+def test_build_is_resumable_after_an_interrupt(tmp_path):
+  space = get_space("tiny")
+  out = str(tmp_path / "host.json")
+  host = HostMeasurer(num_threads=1, warmup=1, runs=3)
+  first = _Interrupting(host, stop_after=4)
+  with pytest.raises(KeyboardInterrupt):
+    build_space_table(space, out, [first], "float", {"device": "host: test", "threads": 1},
+                      log=lambda *_: None)
+  assert sorted(load_table(out).entries) == sorted(first.calls)  # nothing measured was lost
+  second = _Interrupting(host, stop_after=10 ** 6)
+  table = build_space_table(space, out, [second], "float", {"device": "host: test", "threads": 1},
+                            log=lambda *_: None)
+  all_keys = {op.key for op in all_space_ops(space)}
+  assert set(table.entries) == all_keys
+  assert set(second.calls) == all_keys - set(first.calls)  # only the rest was measured
+  assert all(e["median"] > 0 and e["count"] == 3 for e in table.entries.values())
+  with pytest.raises(UserError, match="different threads"):
+    build_space_table(space, out, [host], "float", {"device": "host: test", "threads": 2})
+
+
+def test_android_build_over_two_phones_with_fake_adb(tmp_path, monkeypatch):
+  adb_dir = str(tmp_path / "adb")
+  monkeypatch.setenv("PATH", adb_dir + os.pathsep + os.environ["PATH"])
+  fake_adb.install(adb_dir, os.path.join(HERE, "data", "benchmark_model_cpu.txt"),
+                   devices=("PHONE_A", "PHONE_B"))
+  measurers = [AndroidMeasurer(s, num_threads=4, warmup=2, runs=7) for s in ("PHONE_A", "PHONE_B")]
+  space = get_space("tiny")
+  table = build_space_table(space, str(tmp_path / "android.json"), measurers, "float",
+                            {"device": "android: Pixel", "threads": 4}, log=lambda *_: None)
+  assert len(table.entries) == len(all_space_ops(space))
+  assert all(e["mean"] == pytest.approx(14.5752) and e["count"] == 69
+             for e in table.entries.values())
+  runs = [c for c in fake_adb.calls(adb_dir) if len(c) == 4 and "--graph=" in c[3]]
+  assert len(runs) == len(table.entries)
+  assert {c[1] for c in runs} == {"PHONE_A", "PHONE_B"}  # the work was spread
+  assert all("--num_threads=4 --num_runs=7 --warmup_runs=2 --use_xnnpack=false" in c[3] for c in runs)
+
+
+def test_estimated_table_reproduces_its_calibration_points():
+  constants = fit_constants()
+  assert np.all(constants >= 0)
+  for name, published in PIXEL1_CALIBRATION:
+    estimate = float(arch_features(calibration_arch(name)) @ constants)
+    assert estimate == pytest.approx(published, rel=0.015)
+
+
+def test_shipped_mobile_table_is_marked_estimated_and_covers_the_space():
+  table = load_table(os.path.join(ROOT, "tables", "pixel1_estimated_proxyless_224.json"))
+  model = TableCostModel(table)
+  assert table.metadata["estimated"] is True and "ESTIMATE" in model.notice
+  assert "build_latency_table.py --device=android" in model.notice
+  space = space_from_metadata(table.metadata)
+  ExpectedCost(model, space)  # covers every op of the space
+  largest = model.predict(space.largest_arch())
+  smallest = model.predict(space.derive([0] * len(space.mixed_ops())))
+  assert 40 < smallest < largest < 300  # phone-scale milliseconds at 224x224

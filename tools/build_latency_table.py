@@ -1,0 +1,72 @@
+"""Builds a latency lookup table for a search space by timing every distinct op on the target.
+
+  python tools/build_latency_table.py --space=small --device=host --num_threads=1 \
+      --precision=float --out=tables/host_small_float_t1.json
+  python tools/build_latency_table.py --space=proxyless --device=android --serial=A --serial=B \
+      --num_threads=1 --out=tables/pixel_proxyless_float.json [--use_gpu] [--benchmark_binary=...]
+
+Interrupted builds keep what they measured: run the same command again to finish.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import flags  # noqa: E402
+
+from proxyless_tf.errors import UserError  # noqa: E402
+from proxyless_tf.utils.cli import run_main  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("space", "small", "Search space preset (proxyless, small, tiny).")
+flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).")
+flags.DEFINE_integer("input_channels", None, "Input channels (default: the space's).")
+flags.DEFINE_integer("num_classes", None, "Classes (default: the space's).")
+flags.DEFINE_float("width_mult", 1.0, "Width multiplier of the space.")
+flags.DEFINE_enum("device", "host", ["host", "android"], "Where to measure.")
+flags.DEFINE_multi_string("serial", None, "adb serial(s); several spread the ops over phones.")
+flags.DEFINE_integer("num_threads", 1, "Threads.")
+flags.DEFINE_enum("precision", "float", ["float", "int8"], "Op models' precision.")
+flags.DEFINE_bool("use_gpu", False, "android: the GPU delegate.")
+flags.DEFINE_bool("use_xnnpack", False, "android: XNNPACK explicitly.")
+flags.DEFINE_string("benchmark_binary", None, "android: local benchmark_model to push first.")
+flags.DEFINE_integer("warmup", 20, "Untimed runs per op.")
+flags.DEFINE_integer("runs", 100, "Timed runs per op.")
+flags.DEFINE_string("out", None, "Table JSON to write (resumed if it exists).")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise UserError(f"unexpected arguments {argv[1:]}")
+  if not FLAGS.out:
+    raise UserError("--out=TABLE.json is required")
+  from proxyless_tf.latency.builder import build_space_table, host_metadata
+  from proxyless_tf.latency.measure import AndroidMeasurer, HostMeasurer
+  from proxyless_tf.space.space import get_space
+  space = get_space(FLAGS.space).with_width(FLAGS.width_mult).with_task(
+      FLAGS.input_size, FLAGS.input_channels, FLAGS.num_classes)
+  if FLAGS.device == "host":
+    if FLAGS.serial or FLAGS.use_gpu:
+      raise UserError("--serial/--use_gpu need --device=android")
+    measurers = [HostMeasurer(FLAGS.num_threads, FLAGS.warmup, FLAGS.runs)]
+    metadata = host_metadata(FLAGS.num_threads, FLAGS.precision)
+  else:
+    delegate = "gpu" if FLAGS.use_gpu else ("xnnpack" if FLAGS.use_xnnpack else "none")
+    measurers = [AndroidMeasurer(s, FLAGS.num_threads, FLAGS.warmup, FLAGS.runs, delegate,
+                                 FLAGS.benchmark_binary) for s in (FLAGS.serial or [None])]
+    first = measurers[0].adb
+    metadata = {"device": f"android: {first.getprop('ro.product.model')}",
+                "cpu": first.getprop("ro.board.platform") or first.getprop("ro.hardware"),
+                "runtime": "benchmark_model", "threads": FLAGS.num_threads, "delegate": delegate,
+                "precision": FLAGS.precision, "estimated": False,
+                "serials": [m.adb.serial for m in measurers]}
+  table = build_space_table(space, FLAGS.out, measurers, FLAGS.precision, metadata)
+  print(f"wrote {FLAGS.out}: {len(table.entries)} ops, built in "
+        f"{table.metadata['build_seconds']:.0f}s ({metadata['device']})")
+
+
+if __name__ == "__main__":
+  run_main(main)
