@@ -8,20 +8,12 @@ judged on architectures it was not fit on.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from proxyless_tf.export.tflite import convert_keras, representative_from_batch, set_bn_statistics
 from proxyless_tf.latency.ops import arch_ops
+from proxyless_tf.errors import UserError
 from proxyless_tf.model import build_model
-
-
-@dataclasses.dataclass
-class Sample:
-  name: str
-  raw_sum: float  # sum of table entries, no calibration
-  measured: float
 
 
 def random_archs(space, count: int, seed: int = 0):
@@ -85,3 +77,78 @@ def scatter_png(path: str, predicted, measured, title: str) -> None:
   fig.tight_layout()
   fig.savefig(path, dpi=130)
   plt.close(fig)
+
+
+def measurer_for(meta, runs: int = 50, serial: str | None = None):
+  """(content -> median ms) on the table's device."""
+  threads = int(meta.get("threads", 1))
+  if str(meta.get("device", "")).startswith("android"):
+    import tempfile
+    from proxyless_tf.benchmark.android import Adb, benchmark_android
+    adb = Adb(serial)
+
+    def measure(content):
+      with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "sample.tflite")
+        with open(path, "wb") as f:
+          f.write(content)
+        s = benchmark_android(path, num_threads=threads, runs=runs, adb=adb,
+                              delegate=meta.get("delegate", "none")).summary
+      return s["median_ms"] if s.get("median_ms") is not None else s["mean_ms"]
+    return measure
+  if not str(meta.get("device", "")).startswith("host"):
+    raise UserError(f"cannot measure on device {meta.get('device')!r}: validation needs the "
+                    "table's device (host, or an android phone via adb)")
+  from proxyless_tf import litert
+  from proxyless_tf.benchmark.host import time_interpreter
+
+  def measure(content):
+    interp = litert.make_interpreter(model_content=content, num_threads=threads)
+    return float(np.median(time_interpreter(interp, warmup=10, runs=runs)))
+  return measure
+
+
+def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measure,
+                   log=print) -> dict:
+  """Predicted vs measured on random archs; with `fit`, calibrates on half, reports the other."""
+  from proxyless_tf.latency.builder import space_from_metadata
+  from proxyless_tf.latency.ops import arch_ops
+  from proxyless_tf.latency.table import TableCostModel
+  space = space_from_metadata(table.metadata)
+  model = TableCostModel(table)
+  precision = table.metadata.get("precision", "float")
+  archs = list(random_archs(space, samples, seed))
+  for arch in archs:
+    model.check_covers(arch_ops(arch))
+  log(f"exporting {len(archs)} random {space.name} architectures ({precision})")
+  contents = [arch_tflite(a, precision) for a in archs]
+  measured = np.median(np.array([[measure(c) for c in contents] for _ in range(rounds)]), axis=0)
+  raw = np.array([raw_sum(table, a) for a in archs])
+  scale, offset = table.calibration
+  predicted = offset + scale * raw
+  log(f"{'sample':<10} {'predicted':>10} {'measured':>10} {'err %':>7}")
+  for a, p, m in zip(archs, predicted, measured):
+    log(f"{a.name:<10} {p:>10.4f} {m:>10.4f} {100 * (p - m) / m:>7.1f}")
+  report = {"all": metrics(predicted, measured), "mean_measured_ms": float(measured.mean())}
+  r = report["all"]
+  log(f"all {len(archs)}: MAE {r['mae_pct']:.2f}%  RMSE {r['rmse']:.4f} ms  rank corr "
+      f"{r['rank_corr']:.3f}  bias {r['bias_pct']:+.1f}%  (calibration scale={scale:.4f} "
+      f"offset={offset:.4f})")
+  if fit:
+    half = len(archs) // 2
+    new_scale, new_offset = fit_calibration(raw[:half], measured[:half])
+    held = slice(half, None)
+    report["heldout_raw"] = metrics(raw[held], measured[held])
+    report["heldout_fit"] = metrics(new_offset + new_scale * raw[held], measured[held])
+    report["fit"] = {"scale": new_scale, "offset": new_offset}
+    plain, fitted = report["heldout_raw"], report["heldout_fit"]
+    log(f"fit on {half} samples: scale={new_scale:.4f} offset={new_offset:.4f} ms")
+    log(f"held-out {len(archs) - half}: sum of ops MAE {plain['mae_pct']:.2f}% RMSE "
+        f"{plain['rmse']:.4f} -> calibrated MAE {fitted['mae_pct']:.2f}% RMSE {fitted['rmse']:.4f} "
+        f"rank corr {fitted['rank_corr']:.3f}")
+    table.metadata["calibration"] = {"scale": new_scale, "offset": new_offset,
+                                     "fit_samples": half, "heldout_mae_pct": fitted["mae_pct"]}
+    table.save()
+    predicted = new_offset + new_scale * raw
+  report["predicted"], report["measured"] = predicted.tolist(), measured.tolist()
+  return report

@@ -1,0 +1,139 @@
+"""Memory and time of the search's steps vs training one plain network, side by side.
+
+  python benchmarks/search_cost.py [--space=small --input_size=64 --batch_size=64 --repeats=3]
+
+Configurations, each measured in a fresh subprocess (peak RSS is per process), on the same batch:
+  weight     (a) supernet weight step (one sampled path)
+  full_v2    (b) weight step + arch step in full_v2 mode
+  two        (b) weight step + arch step in two mode
+  full       (c) weight step + arch step in full mode (all paths in memory, DARTS-like)
+  standalone (d) a plain network of the same depth with the largest candidate (k7 e6) everywhere
+Times are the median step time after warm-up; (a+b amortized) = weight + arch / arch_update_every.
+Subprocess runs are interleaved over `repeats` rounds and the medians reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+CONFIGS = ("standalone", "weight", "full_v2", "two", "full")
+
+
+def child(args) -> dict:
+  import keras
+  import numpy as np
+  import tensorflow as tf
+  from proxyless_tf.space.space import get_space
+  keras.utils.set_random_seed(0)
+  space = get_space(args.space).with_task(input_size=args.input_size)
+  x = tf.constant(np.random.default_rng(0).standard_normal(
+      (args.batch_size, space.input_size, space.input_size, space.input_channels)), tf.float32)
+  y = tf.constant(np.arange(args.batch_size) % space.num_classes, tf.int32)
+  if args.child == "standalone":
+    from proxyless_tf.model import build_model
+    from proxyless_tf.search.steps import cross_entropy
+    model = build_model(space.largest_arch())
+    opt = keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)
+    opt.build(model.trainable_variables)
+
+    @tf.function
+    def step():
+      with tf.GradientTape() as tape:
+        loss = cross_entropy(y, model(x, training=True), 0.1)
+      opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                              model.trainable_variables))
+      return loss
+    fns = {"weight": step}
+  else:
+    from proxyless_tf.search.steps import SearchSteps
+    from proxyless_tf.supernet.supernet import Supernet
+    net = Supernet(space)
+    mode = "full_v2" if args.child == "weight" else args.child
+    steps = SearchSteps(net, tf.random.Generator.from_seed(0), arch_mode=mode)
+    fns = {"weight": lambda: steps.weight_step(x, y, 0.01)}
+    if args.child != "weight":
+      fns["arch"] = lambda: steps.arch_step(x, y)
+  times = {}
+  for name, fn in fns.items():
+    for _ in range(3):
+      fn()
+    samples = []
+    for _ in range(args.steps):
+      start = time.perf_counter()
+      out = fn()
+      float(out[0] if isinstance(out, tuple) else out)
+      samples.append(time.perf_counter() - start)
+    times[name] = float(np.median(samples) * 1e3)
+  return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **times}
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("--space", default="small")
+  parser.add_argument("--input_size", type=int, default=64)
+  parser.add_argument("--batch_size", type=int, default=64)
+  parser.add_argument("--steps", type=int, default=10)
+  parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--arch_update_every", type=int, default=5)
+  parser.add_argument("--child", choices=CONFIGS)
+  args = parser.parse_args()
+  if args.child:
+    print("RESULT " + json.dumps(child(args)))
+    return
+  import numpy as np
+  from benchmarks.report import write_section
+  results = {c: [] for c in CONFIGS}
+  for r in range(args.repeats):
+    for config in CONFIGS:
+      cmd = [sys.executable, __file__, f"--child={config}", f"--space={args.space}",
+             f"--input_size={args.input_size}", f"--batch_size={args.batch_size}",
+             f"--steps={args.steps}"]
+      out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+      line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+      if not line:
+        sys.exit(f"{config} failed:\n{out.stderr[-3000:]}")
+      results[config].append(json.loads(line[0][7:]))
+      print(f"round {r + 1} {config}: {results[config][-1]}", flush=True)
+  med = {c: {k: float(np.median([row[k] for row in rows])) for k in rows[0]}
+         for c, rows in results.items()}
+  d = med["standalone"]
+  k = args.arch_update_every
+  lines = [
+      "## Search cost: supernet steps vs one plain network",
+      "",
+      f"Command: `python benchmarks/search_cost.py --space={args.space} --input_size={args.input_size} "
+      f"--batch_size={args.batch_size} --steps={args.steps} --repeats={args.repeats}`  ",
+      f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Peak RSS of a fresh process per configuration "
+      "(includes the TF runtime); step times are medians; each cell is the median of "
+      f"{args.repeats} interleaved runs. (d) = the space's depth with k7 e6 everywhere.",
+      "",
+      "| configuration | peak RSS MB | vs (d) | weight step ms | arch step ms | (a+b/k) / (d) time |",
+      "|---|---:|---:|---:|---:|---:|"]
+  names = {"standalone": "(d) standalone k7e6", "weight": "(a) supernet weight step",
+           "full_v2": "(a)+(b) arch full_v2", "two": "(a)+(b) arch two",
+           "full": "(c) arch full (all paths)"}
+  for c in CONFIGS:
+    m = med[c]
+    arch = m.get("arch")
+    amortized = (m["weight"] + (arch or 0) / k) / d["weight"]
+    lines.append(f"| {names[c]} | {m['peak_rss_mb']:.0f} | {m['peak_rss_mb'] / d['peak_rss_mb']:.2f} | "
+                 f"{m['weight']:.1f} | {'-' if arch is None else f'{arch:.1f}'} | "
+                 f"{amortized:.2f} |")
+  lines.append("")
+  lines.append(f"k = arch_update_every = {k}. Targets: (a)/(d) memory <= 1.15, (a+b/k)/(d) time <= 1.3.")
+  body = "\n".join(lines)
+  print(body)
+  write_section("search_cost", body)
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,105 @@
+"""`python -m proxyless_tf.train --arch=derived.json --dataset=... --out=DIR [--export=float,int8]`
+
+Retrains a searched (or published) architecture from scratch with Keras `fit`: SGD with Nesterov
+momentum, cosine lr, label smoothing, weight decay. `BackupAndRestore` makes a killed run resume
+at its last epoch; `--distribute=mirrored` trains on all local GPUs through tf.distribute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from absl import flags
+
+from proxyless_tf.errors import UserError
+from proxyless_tf.utils.cli import run_main
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("arch", None, "Arch JSON (e.g. a search's arch.json), preset, or net.config.")
+flags.DEFINE_string("dataset", "fashion_mnist_local", "Data source (see README).")
+flags.DEFINE_string("data_dir", None, "Where the dataset's files are.")
+flags.DEFINE_string("out", "runs/train", "Output directory.")
+flags.DEFINE_integer("epochs", 10, "Epochs.")
+flags.DEFINE_integer("batch_size", 128, "Global batch size.")
+flags.DEFINE_float("lr", 0.05, "Initial lr (cosine decay to 0).")
+flags.DEFINE_float("momentum", 0.9, "Nesterov momentum.")
+flags.DEFINE_float("weight_decay", 4e-5, "Weight decay.")
+flags.DEFINE_float("label_smoothing", 0.1, "Label smoothing.")
+flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training images (0: all).")
+flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "tf.distribute strategy.")
+flags.DEFINE_string("export", "", "After training, export these modes (e.g. float,int8).")
+flags.DEFINE_integer("seed", 0, "Seed.")
+
+
+def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momentum: float,
+          weight_decay: float, label_smoothing: float, distribute: str = "none", seed: int = 0,
+          verbose: int = 2):
+  import keras
+  import tensorflow as tf
+  from proxyless_tf.data import make_dataset
+  from proxyless_tf.model import build_model
+  keras.utils.set_random_seed(seed)
+  strategy = tf.distribute.MirroredStrategy() if distribute == "mirrored" else tf.distribute.get_strategy()
+  size, channels = config.input_size, config.input_channels
+  train_ds = make_dataset(data.train, batch_size, size, channels, training=True, seed=seed,
+                          repeat=False)
+  test_ds = make_dataset(data.test, batch_size, size, channels, training=False)
+  steps = max(1, len(data.train) // batch_size) * epochs
+  with strategy.scope():
+    model = build_model(config)
+    schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
+    model.compile(
+        optimizer=keras.optimizers.SGD(schedule, momentum=momentum, nesterov=True,
+                                       weight_decay=weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
+        metrics=["accuracy"])
+  one_hot = lambda x, y: (x, tf.one_hot(y, config.num_classes))  # noqa: E731
+  os.makedirs(out, exist_ok=True)
+  history = model.fit(
+      train_ds.map(one_hot), validation_data=test_ds.map(one_hot), epochs=epochs, verbose=verbose,
+      callbacks=[keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
+                 keras.callbacks.TensorBoard(os.path.join(out, "tensorboard"))])
+  model.save(os.path.join(out, "model.keras"))
+  model.save_weights(os.path.join(out, "model.weights.h5"))
+  return model, history.history
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise UserError(f"unexpected arguments {argv[1:]}")
+  if not FLAGS.arch:
+    raise UserError("--arch is required (e.g. --arch=runs/quickstart/arch.json)")
+  import numpy as np
+  from proxyless_tf.arch import load_arch, save_arch
+  from proxyless_tf.data import load_dataset, sample_batch
+  data = load_dataset(FLAGS.dataset, FLAGS.data_dir)
+  config = load_arch(FLAGS.arch).with_io(num_classes=data.num_classes)
+  if config.input_channels != data.image_shape[-1]:
+    config = config.with_io(input_channels=data.image_shape[-1])
+  if FLAGS.max_train_examples:
+    data.train = data.train.take(np.random.default_rng(FLAGS.seed).permutation(
+        len(data.train))[:FLAGS.max_train_examples])
+  save_arch(config, os.path.join(FLAGS.out, "arch.json"))
+  model, history = train(config, data, FLAGS.out, FLAGS.epochs, FLAGS.batch_size, FLAGS.lr,
+                         FLAGS.momentum, FLAGS.weight_decay, FLAGS.label_smoothing,
+                         FLAGS.distribute, FLAGS.seed)
+  with open(os.path.join(FLAGS.out, "history.json"), "w") as f:
+    json.dump(history, f, indent=2)
+  print(f"test accuracy {history['val_accuracy'][-1]:.4f}; wrote {FLAGS.out}/model.keras")
+  if FLAGS.export:
+    from proxyless_tf.export import tflite, verify
+    from proxyless_tf.export.pipeline import export_model
+    shape = (config.input_size, config.input_channels)
+    results = export_model(model, os.path.join(FLAGS.out, "export"),
+                           tflite.parse_modes(FLAGS.export),
+                           sample_batch(data.train, 128, *shape, seed=FLAGS.seed),
+                           sample_batch(data.test, 256, *shape, seed=FLAGS.seed))
+    print(verify.format_results(results))
+    failed = [r for r in results if not r.ok]
+    if failed:
+      raise UserError("; ".join(f"{r.mode}: {r.problem}" for r in failed))
+
+
+if __name__ == "__main__":
+  run_main(main)
