@@ -88,17 +88,14 @@ def main(argv):
     json.dump(history, f, indent=2)
   print(f"test accuracy {history['val_accuracy'][-1]:.4f}; wrote {FLAGS.out}/model.keras")
   if FLAGS.export:
-    from proxyless_tf.export import tflite, verify
-    from proxyless_tf.export.pipeline import export_model
+    from proxyless_tf.export import tflite
+    from proxyless_tf.export.pipeline import export_model, report
     shape = (config.input_size, config.input_channels)
     results = export_model(model, os.path.join(FLAGS.out, "export"),
                            tflite.parse_modes(FLAGS.export),
                            sample_batch(data.train, 128, *shape, seed=FLAGS.seed),
                            sample_batch(data.test, 256, *shape, seed=FLAGS.seed))
-    print(verify.format_results(results))
-    failed = [r for r in results if not r.ok]
-    if failed:
-      raise UserError("; ".join(f"{r.mode}: {r.problem}" for r in failed))
+    report(results)
 
 
 if __name__ == "__main__":

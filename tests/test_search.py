@@ -162,3 +162,24 @@ def test_bad_flags_are_one_line_errors(tmp_path, args, message):
   assert proc.returncode != 0
   assert message in proc.stderr
   assert "Traceback" not in proc.stderr
+
+
+def test_cpu_target_measures_and_caches_a_host_table(tmp_path, synthetic_dataset, monkeypatch):
+  from proxyless_tf.latency.host_cache import cache_dir
+  from proxyless_tf.latency.targets import cost_model_for_target
+  monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+  logs = []
+  model = cost_model_for_target("cpu", num_threads=1)
+  model.log = logs.append
+  run = SearchRun(_config(tmp_path / "run", max_steps=2), model, log=lambda *_: None,
+                  dataset=synthetic_dataset)
+  assert any("building the latency table of this CPU" in line for line in logs)
+  files = os.listdir(cache_dir())
+  assert len(files) == 1 and "-t1-float-tiny-16x1-c10" in files[0]
+  assert float(run.steps.expected_latency()) > 0
+  again = cost_model_for_target("cpu", num_threads=1)
+  again.log = logs.append
+  again.prepare(run.space)  # cached: nothing left to measure
+  assert any("reusing" in line for line in logs)
+  assert again.predict(run.space.derive([0, 0, 0])) == pytest.approx(model.predict(
+      run.space.derive([0, 0, 0])))

@@ -9,8 +9,8 @@ from absl import flags, logging
 
 from proxyless_tf.arch import load_arch, save_arch
 from proxyless_tf.errors import UserError
-from proxyless_tf.export import tflite, verify
-from proxyless_tf.export.pipeline import export_model
+from proxyless_tf.export import tflite
+from proxyless_tf.export.pipeline import export_model, report
 from proxyless_tf.utils.cli import run_main
 
 FLAGS = flags.FLAGS
@@ -81,10 +81,7 @@ def main(argv):
   save_arch(config, os.path.join(FLAGS.out, "arch.json"))
   results = export_model(model, FLAGS.out, modes, calibration, check_inputs,
                          FLAGS.min_quantized_agreement)
-  print(verify.format_results(results))
-  failed = [r for r in results if not r.ok]
-  if failed:
-    raise UserError("; ".join(f"{r.mode}: {r.problem}" for r in failed))
+  report(results)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 import keras
 import numpy as np
 
+from proxyless_tf.errors import UserError
 from proxyless_tf.export import tflite, verify
 
 
@@ -26,3 +27,11 @@ def export_model(model: keras.Model, out_dir: str, modes, calibration: np.ndarra
     tflite.write_bytes(path, tflite.convert_saved_model(saved_model_dir, mode, representative))
     results.append(verify.check(mode, path, reference, check_inputs, min_quantized_agreement))
   return results
+
+
+def report(results: list[verify.CheckResult], log=print) -> None:
+  """Prints the check table; a model outside its bound is an error."""
+  log(verify.format_results(results))
+  failed = [r for r in results if not r.ok]
+  if failed:
+    raise UserError("; ".join(f"{r.mode}: {r.problem}" for r in failed))

@@ -36,7 +36,7 @@ class HostCachedCostModel(CostModel):
     from proxyless_tf.latency.measure import HostMeasurer
     from proxyless_tf.latency.table import TableCostModel
     path = cache_path(space, self.precision, self.num_threads)
-    verb = "extending" if os.path.exists(path) else "building"
+    verb = "reusing" if os.path.exists(path) else "building"
     self.log(f"--target=cpu: {verb} the latency table of this CPU at {path} (once per CPU model, "
              "threads and space; later searches reuse it)")
     table = build_space_table(space, path, [HostMeasurer(self.num_threads)], self.precision,

@@ -99,7 +99,9 @@ class MixedOp(keras.layers.Layer):
       raise ValueError(f"unknown mixed-op mode {mode!r}; one of {MODES}")
     return out + inputs if self.residual else out
 
-  def _full_v2(self, x, training):
+  def _one_path(self, x, training, gate_grad):
+    """Forward: only the active path. Backward: dx through that path, and
+    dalpha = gate_grad(x, alpha, active, out, dy) from the gate gradients of the mode."""
     active = tf.convert_to_tensor(self.active)
 
     @tf.custom_gradient
@@ -110,45 +112,38 @@ class MixedOp(keras.layers.Layer):
 
       def grad(dy, variables=None):
         dx = tape.gradient(out, x, output_gradients=dy)
-        dg = []
-        for j in range(self.num_candidates):
-          if self.ops[j] is None:
-            dg.append(tf.constant(0.0))
-            continue
-          dg.append(tf.cond(tf.equal(active, j), lambda: tf.reduce_sum(out * dy),
-                            lambda j=j: tf.reduce_sum(tf.stop_gradient(self._run(j, x, training)) * dy)))
-        dalpha = gate_grad_to_alpha(tf.stack(dg), tf.nn.softmax(alpha))
+        dalpha = gate_grad(x, alpha, active, out, dy)
         return (dx, dalpha), [None] * len(variables or [])
 
       return out, grad
 
     return gated(x, tf.convert_to_tensor(self.alpha))
+
+  def _rerun_gate(self, index, x, training, dy):
+    """dL/dg of a candidate that is not in memory: re-run it on x, keep nothing."""
+    out = (self._run(index, x, training) if isinstance(index, int)
+           else self._switch(index, x, training))
+    return tf.reduce_sum(tf.stop_gradient(out) * dy)
+
+  def _full_v2(self, x, training):
+    def gate_grad(x, alpha, active, out, dy):
+      dg = [tf.constant(0.0) if self.ops[j] is None else
+            tf.cond(tf.equal(active, j), lambda: tf.reduce_sum(out * dy),
+                    lambda j=j: self._rerun_gate(j, x, training, dy))
+            for j in range(self.num_candidates)]
+      return gate_grad_to_alpha(tf.stack(dg), tf.nn.softmax(alpha))
+    return self._one_path(x, training, gate_grad)
 
   def _two(self, x, training):
     pair = tf.convert_to_tensor(self.pair)
-    active = tf.convert_to_tensor(self.active)
-    n = self.num_candidates
 
-    @tf.custom_gradient
-    def gated(x, alpha):
-      with tf.GradientTape(watch_accessed_variables=False) as tape:
-        tape.watch(x)
-        out = self._switch(active, x, training)
-
-      def grad(dy, variables=None):
-        dx = tape.gradient(out, x, output_gradients=dy)
-        other = tf.where(tf.equal(pair[0], active), pair[1], pair[0])
-        dg_active = tf.reduce_sum(out * dy)
-        dg_other = tf.reduce_sum(tf.stop_gradient(self._switch(other, x, training)) * dy)
-        dg_pair = tf.where(tf.equal(pair, active), dg_active, dg_other)
-        pair_probs = tf.nn.softmax(tf.gather(alpha, pair))
-        dalpha_pair = gate_grad_to_alpha(dg_pair, pair_probs)
-        dalpha = tf.scatter_nd(pair[:, None], dalpha_pair, [n])
-        return (dx, dalpha), [None] * len(variables or [])
-
-      return out, grad
-
-    return gated(x, tf.convert_to_tensor(self.alpha))
+    def gate_grad(x, alpha, active, out, dy):
+      other = tf.where(tf.equal(pair[0], active), pair[1], pair[0])
+      dg_pair = tf.where(tf.equal(pair, active), tf.reduce_sum(out * dy),
+                         self._rerun_gate(other, x, training, dy))
+      dalpha_pair = gate_grad_to_alpha(dg_pair, tf.nn.softmax(tf.gather(alpha, pair)))
+      return tf.scatter_nd(pair[:, None], dalpha_pair, [self.num_candidates])
+    return self._one_path(x, training, gate_grad)
 
   def _full(self, x, training):
     active = tf.convert_to_tensor(self.active)
