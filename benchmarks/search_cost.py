@@ -35,6 +35,9 @@ def child(args) -> dict:
   from proxyless_tf.space.space import get_space
   keras.utils.set_random_seed(0)
   space = get_space(args.space).with_task(input_size=args.input_size)
+  if args.num_candidates:
+    import dataclasses
+    space = dataclasses.replace(space, candidates=space.candidates[:args.num_candidates])
   x = tf.constant(np.random.default_rng(0).standard_normal(
       (args.batch_size, space.input_size, space.input_size, space.input_channels)), tf.float32)
   y = tf.constant(np.arange(args.batch_size) % space.num_classes, tf.int32)
@@ -76,6 +79,17 @@ def child(args) -> dict:
   return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **times}
 
 
+def run_child(args, config: str, num_candidates: int = 0) -> dict:
+  cmd = [sys.executable, __file__, f"--child={config}", f"--space={args.space}",
+         f"--input_size={args.input_size}", f"--batch_size={args.batch_size}",
+         f"--steps={args.steps}", f"--num_candidates={num_candidates}"]
+  out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+  line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+  if not line:
+    sys.exit(f"{config} failed:\n{out.stderr[-3000:]}")
+  return json.loads(line[0][7:])
+
+
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--space", default="small")
@@ -85,6 +99,10 @@ def main():
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--arch_update_every", type=int, default=5)
   parser.add_argument("--child", choices=CONFIGS)
+  parser.add_argument("--num_candidates", type=int, default=0,
+                      help="child: keep only the first N MBConv candidates (0: all)")
+  parser.add_argument("--sweep", default="2,4,6",
+                      help="candidate counts for the growth table of full vs full_v2")
   args = parser.parse_args()
   if args.child:
     print("RESULT " + json.dumps(child(args)))
@@ -94,14 +112,7 @@ def main():
   results = {c: [] for c in CONFIGS}
   for r in range(args.repeats):
     for config in CONFIGS:
-      cmd = [sys.executable, __file__, f"--child={config}", f"--space={args.space}",
-             f"--input_size={args.input_size}", f"--batch_size={args.batch_size}",
-             f"--steps={args.steps}"]
-      out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-      line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
-      if not line:
-        sys.exit(f"{config} failed:\n{out.stderr[-3000:]}")
-      results[config].append(json.loads(line[0][7:]))
+      results[config].append(run_child(args, config))
       print(f"round {r + 1} {config}: {results[config][-1]}", flush=True)
   med = {c: {k: float(np.median([row[k] for row in rows])) for k in rows[0]}
          for c, rows in results.items()}
@@ -111,7 +122,8 @@ def main():
       "## Search cost: supernet steps vs one plain network",
       "",
       f"Command: `python benchmarks/search_cost.py --space={args.space} --input_size={args.input_size} "
-      f"--batch_size={args.batch_size} --steps={args.steps} --repeats={args.repeats}`  ",
+      f"--batch_size={args.batch_size} --steps={args.steps} --repeats={args.repeats} "
+      f"--sweep={args.sweep}`  ",
       f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Peak RSS of a fresh process per configuration "
       "(includes the TF runtime); step times are medians; each cell is the median of "
       f"{args.repeats} interleaved runs. (d) = the space's depth with k7 e6 everywhere.",
@@ -130,6 +142,20 @@ def main():
                  f"{amortized:.2f} |")
   lines.append("")
   lines.append(f"k = arch_update_every = {k}. Targets: (a)/(d) memory <= 1.15, (a+b/k)/(d) time <= 1.3.")
+  if args.sweep:
+    counts = [int(n) for n in args.sweep.split(",")]
+    growth = {(mode, n): [] for mode in ("full_v2", "full") for n in counts}
+    for _ in range(args.repeats):
+      for (mode, n) in growth:
+        growth[(mode, n)].append(run_child(args, mode, n))
+    lines += ["", "Growth with the number of MBConv candidates per mixed op (plus `zero` where "
+              "legal): peak RSS MB / arch step ms.", "",
+              "| candidates | " + " | ".join(str(n) for n in counts) + " |",
+              "|---|" + "---:|" * len(counts)]
+    for mode in ("full_v2", "full"):
+      cells = [f"{np.median([r['peak_rss_mb'] for r in growth[(mode, n)]]):.0f} / "
+               f"{np.median([r['arch'] for r in growth[(mode, n)]]):.0f}" for n in counts]
+      lines.append(f"| {mode} | " + " | ".join(cells) + " |")
   body = "\n".join(lines)
   print(body)
   write_section("search_cost", body)

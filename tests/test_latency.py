@@ -164,3 +164,34 @@ def test_shipped_mobile_table_is_marked_estimated_and_covers_the_space():
   largest = model.predict(space.largest_arch())
   smallest = model.predict(space.derive([0] * len(space.mixed_ops())))
   assert 40 < smallest < largest < 300  # phone-scale milliseconds at 224x224
+
+
+def test_calibration_fit_and_metrics():
+  from proxyless_tf.latency.validate import fit_calibration, metrics, spearman
+  raw = np.array([1.0, 2.0, 3.0, 5.0])
+  scale, offset = fit_calibration(raw, 0.2 + 1.5 * raw)
+  assert scale == pytest.approx(1.5) and offset == pytest.approx(0.2)
+  m = metrics([1.1, 2.0, 2.7], [1.0, 2.0, 3.0])
+  assert m["mae_pct"] == pytest.approx(20 / 3) and m["rank_corr"] == pytest.approx(1.0)
+  assert spearman([3, 2, 1], [1, 2, 3]) == pytest.approx(-1.0)
+
+
+def test_validate_stores_a_calibration_only_when_it_helps(tmp_path):
+  from proxyless_tf.latency.builder import space_metadata
+  from proxyless_tf.latency.validate import random_archs, raw_sum, validate_table
+  space = get_space("tiny")
+  table = _fake_table(space, str(tmp_path / "t.json"))
+  table.metadata.update(space_metadata(space))
+  table.metadata.pop("calibration")
+  archs = list(random_archs(space, 6, seed=1))  # the archs validate_table draws with seed=1
+  sums = iter([raw_sum(table, a) for a in archs])
+  overhead = lambda content: 0.5 + 1.2 * next(sums)  # noqa: E731  end to end = 0.5 + 1.2 x sum
+  report = validate_table(table, 6, 1, seed=1, fit=True, measure=overhead, log=lambda *_: None)
+  assert report["stored_calibration"] and report["heldout_fit"]["mae_pct"] < 1e-6
+  assert load_table(table.path).calibration == pytest.approx((1.2, 0.5))
+  sums = iter([raw_sum(table, a) for a in archs])
+  noise = iter([1.0, 1.3, 0.8, 1.25, 0.9, 1.1])
+  noisy = lambda content: next(sums) * next(noise)  # noqa: E731  unbiased noise, nothing to fit
+  report = validate_table(table, 6, 1, seed=1, fit=True, measure=noisy, log=lambda *_: None)
+  assert not report["stored_calibration"]
+  assert load_table(table.path).calibration == (1.0, 0.0)

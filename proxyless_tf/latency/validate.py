@@ -55,9 +55,14 @@ def spearman(a, b) -> float:
 
 
 def fit_calibration(raw, measured) -> tuple[float, float]:
-  """Least squares measured = offset + scale * raw."""
-  A = np.stack([np.asarray(raw, float), np.ones(len(raw))], axis=1)
-  (scale, offset), *_ = np.linalg.lstsq(A, np.asarray(measured, float), rcond=None)
+  """Least squares on relative error: (offset + scale * raw - measured) / measured.
+
+  Relative, because the goal is a small error in percent across fast and slow architectures;
+  plain least squares lets the slowest samples decide and can worsen the fastest ones.
+  """
+  raw, measured = np.asarray(raw, float), np.asarray(measured, float)
+  A = np.stack([raw, np.ones(len(raw))], axis=1) / measured[:, None]
+  (scale, offset), *_ = np.linalg.lstsq(A, np.ones(len(raw)), rcond=None)
   return float(scale), float(offset)
 
 
@@ -146,9 +151,18 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
     log(f"held-out {len(archs) - half}: sum of ops MAE {plain['mae_pct']:.2f}% RMSE "
         f"{plain['rmse']:.4f} -> calibrated MAE {fitted['mae_pct']:.2f}% RMSE {fitted['rmse']:.4f} "
         f"rank corr {fitted['rank_corr']:.3f}")
-    table.metadata["calibration"] = {"scale": new_scale, "offset": new_offset,
-                                     "fit_samples": half, "heldout_mae_pct": fitted["mae_pct"]}
-    table.save()
-    predicted = new_offset + new_scale * raw
+    if fitted["mae_pct"] < plain["mae_pct"]:
+      table.metadata["calibration"] = {"scale": new_scale, "offset": new_offset,
+                                       "fit_samples": half, "heldout_mae_pct": fitted["mae_pct"]}
+      table.save()
+      predicted = new_offset + new_scale * raw
+      log(f"stored the calibration in {table.path}")
+    else:
+      table.metadata.pop("calibration", None)
+      table.save()
+      predicted = raw
+      log("the calibration does not lower the held-out error (the residual is noise, not bias); "
+          f"{table.path} is left uncalibrated")
+    report["stored_calibration"] = "calibration" in table.metadata
   report["predicted"], report["measured"] = predicted.tolist(), measured.tolist()
   return report

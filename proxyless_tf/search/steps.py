@@ -140,7 +140,9 @@ class SearchSteps:
   def _rl_sample_fn(self, x, y):
     self.trace_counts["rl_sample"] += 1
     sample_paths(self.generator, self.net.mixed_ops, "single")
-    logits = self.net(x, training=False, mode="single")
+    # Batch statistics, as in the held-out evaluation: a rarely sampled path's moving statistics
+    # are stale, and the reward would rank staleness instead of the architecture.
+    logits = self.net(x, training=True, mode="single")
     return tf.stack([tf.convert_to_tensor(op.active) for op in self.net.mixed_ops]), accuracy(y, logits)
 
   def _rl_apply_fn(self, choices, advantages):
