@@ -23,6 +23,11 @@ def cost_model_for_target(target: str, table: str | None = None, precision: str 
            "--out=TABLE.json" if target == "gpu" else
            "python tools/build_latency_table.py --device=android --space=SPACE --out=TABLE.json")
     raise UserError(f"--target={target} needs --latency_table; measure one on the phone with `{how}`")
+  if not os.path.exists(table) and not os.path.isabs(table):
+    # flag files name the shipped tables relative to the repository root
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), table)
+    table = shipped if os.path.exists(shipped) else table
   if not os.path.exists(table):
     raise UserError(f"--latency_table {table} does not exist")
   return TableCostModel(load_table(table))
