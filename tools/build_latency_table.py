@@ -19,13 +19,10 @@ from absl import flags  # noqa: E402
 
 from proxyless_tf.errors import UserError  # noqa: E402
 from proxyless_tf.utils.cli import run_main  # noqa: E402
+from proxyless_tf.utils.space_flags import define_space_flags, space_from_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("space", "small", "Search space preset (proxyless, small, tiny).")
-flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).")
-flags.DEFINE_integer("input_channels", None, "Input channels (default: the space's).")
-flags.DEFINE_integer("num_classes", None, "Classes (default: the space's).")
-flags.DEFINE_float("width_mult", 1.0, "Width multiplier of the space.")
+define_space_flags("small")
 flags.DEFINE_enum("device", "host", ["host", "android"], "Where to measure.")
 flags.DEFINE_multi_string("serial", None, "adb serial(s); several spread the ops over phones.")
 flags.DEFINE_integer("num_threads", 1, "Threads.")
@@ -45,9 +42,7 @@ def main(argv):
     raise UserError("--out=TABLE.json is required")
   from proxyless_tf.latency.builder import build_space_table, host_metadata
   from proxyless_tf.latency.measure import AndroidMeasurer, HostMeasurer
-  from proxyless_tf.space.space import get_space
-  space = get_space(FLAGS.space).with_width(FLAGS.width_mult).with_task(
-      FLAGS.input_size, FLAGS.input_channels, FLAGS.num_classes)
+  space = space_from_flags()
   if FLAGS.device == "host":
     if FLAGS.serial or FLAGS.use_gpu:
       raise UserError("--serial/--use_gpu need --device=android")

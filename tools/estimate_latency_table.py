@@ -19,13 +19,10 @@ from absl import flags  # noqa: E402
 
 from proxyless_tf.errors import UserError  # noqa: E402
 from proxyless_tf.utils.cli import run_main  # noqa: E402
+from proxyless_tf.utils.space_flags import define_space_flags, space_from_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("space", "proxyless", "Search space preset.")
-flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).")
-flags.DEFINE_integer("input_channels", None, "Input channels (default: the space's).")
-flags.DEFINE_integer("num_classes", None, "Classes (default: the space's).")
-flags.DEFINE_float("width_mult", 1.0, "Width multiplier of the space.")
+define_space_flags("proxyless")
 flags.DEFINE_string("out", None, "Table JSON to write.")
 
 
@@ -40,9 +37,7 @@ def main(argv):
                                              op_latency)
   from proxyless_tf.latency.ops import all_space_ops
   from proxyless_tf.latency.table import LatencyTable
-  from proxyless_tf.space.space import get_space
-  space = get_space(FLAGS.space).with_width(FLAGS.width_mult).with_task(
-      FLAGS.input_size, FLAGS.input_channels, FLAGS.num_classes)
+  space = space_from_flags()
   constants = fit_constants()
   entries = {}
   for op in all_space_ops(space):
