@@ -116,10 +116,6 @@ class ArchConfig:
   def to_json(self) -> str:
     return json.dumps(self.to_dict(), indent=2)
 
-  @classmethod
-  def from_dict(cls, data: Any) -> "ArchConfig":
-    return from_dict(data)
-
   def with_io(self, input_size: int | None = None, input_channels: int | None = None,
               num_classes: int | None = None) -> "ArchConfig":
     """The same network for another task (e.g. 32x32x1 inputs, 10 classes)."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from proxyless_tf.errors import UserError
 from proxyless_tf.export import tflite, verify
+from proxyless_tf.utils.files import atomic_write_bytes
 
 
 def export_model(model: keras.Model, out_dir: str, modes, calibration: np.ndarray,
@@ -24,7 +25,7 @@ def export_model(model: keras.Model, out_dir: str, modes, calibration: np.ndarra
     path = os.path.join(out_dir, f"{model.name}_{mode}.tflite")
     log(f"converting {mode} -> {path}")
     representative = tflite.representative_from_batch(calibration) if mode == "int8" else None
-    tflite.write_bytes(path, tflite.convert_saved_model(saved_model_dir, mode, representative))
+    atomic_write_bytes(path, tflite.convert_saved_model(saved_model_dir, mode, representative))
     results.append(verify.check(mode, path, reference, check_inputs, min_quantized_agreement))
   return results
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from collections.abc import Callable, Iterable
 
 import keras
@@ -94,10 +93,3 @@ def set_bn_statistics(model: keras.Model, batch: np.ndarray) -> None:
   finally:
     for bn, momentum in zip(bns, saved):
       bn.momentum = momentum
-
-
-def write_bytes(path: str, data: bytes) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "wb") as f:
-    f.write(data)
-  os.replace(tmp, path)
