@@ -10,6 +10,12 @@ Configurations, each measured in a fresh subprocess (peak RSS is per process), o
   standalone (d) a plain network of the same depth with the largest candidate (k7 e6) everywhere
 Times are the median step time after warm-up; (a+b amortized) = weight + arch / arch_update_every.
 Subprocess runs are interleaved over `repeats` rounds and the medians reported.
+
+Two memory numbers per process: the peak of TF's CPU allocator (every tensor: activations, gradients,
+weights, optimizer slots; what the paper's "memory of one network" is about, and what limits batch
+size on an accelerator) and peak RSS (adds the TF runtime and the traced program, which for a
+supernet holds every candidate of every mixed op and does not grow with batch size; the batch sweep
+shows that).
 """
 
 from __future__ import annotations
@@ -76,12 +82,14 @@ def child(args) -> dict:
       float(out[0] if isinstance(out, tuple) else out)
       samples.append(time.perf_counter() - start)
     times[name] = float(np.median(samples) * 1e3)
-  return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **times}
+  tensors = tf.config.experimental.get_memory_info("CPU:0")["peak"] / 2**20
+  return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+          "peak_tensor_mb": tensors, **times}
 
 
-def run_child(args, config: str, num_candidates: int = 0) -> dict:
+def run_child(args, config: str, num_candidates: int = 0, batch_size: int = 0) -> dict:
   cmd = [sys.executable, __file__, f"--child={config}", f"--space={args.space}",
-         f"--input_size={args.input_size}", f"--batch_size={args.batch_size}",
+         f"--input_size={args.input_size}", f"--batch_size={batch_size or args.batch_size}",
          f"--steps={args.steps}", f"--num_candidates={num_candidates}"]
   out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
   line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
@@ -103,6 +111,8 @@ def main():
                       help="child: keep only the first N MBConv candidates (0: all)")
   parser.add_argument("--sweep", default="2,4,6",
                       help="candidate counts for the growth table of full vs full_v2")
+  parser.add_argument("--batch_sweep", default="32,128",
+                      help="batch sizes for the (a) vs (d) memory table")
   args = parser.parse_args()
   if args.child:
     print("RESULT " + json.dumps(child(args)))
@@ -123,13 +133,15 @@ def main():
       "",
       f"Command: `python benchmarks/search_cost.py --space={args.space} --input_size={args.input_size} "
       f"--batch_size={args.batch_size} --steps={args.steps} --repeats={args.repeats} "
-      f"--sweep={args.sweep}`  ",
-      f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Peak RSS of a fresh process per configuration "
-      "(includes the TF runtime); step times are medians; each cell is the median of "
+      f"--sweep={args.sweep} --batch_sweep={args.batch_sweep}`  ",
+      f"{time.strftime('%Y-%m-%d')}, CPU (2 cores), one fresh process per configuration. Tensor MB = "
+      "peak of TF's CPU allocator (all tensors); RSS MB = peak resident set (adds the TF runtime and "
+      "the traced program); step times are medians; each cell is the median of "
       f"{args.repeats} interleaved runs. (d) = the space's depth with k7 e6 everywhere.",
       "",
-      "| configuration | peak RSS MB | vs (d) | weight step ms | arch step ms | (a+b/k) / (d) time |",
-      "|---|---:|---:|---:|---:|---:|"]
+      "| configuration | tensor MB | vs (d) | RSS MB | vs (d) | weight step ms | arch step ms | "
+      "(a+b/k) / (d) time |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|"]
   names = {"standalone": "(d) standalone k7e6", "weight": "(a) supernet weight step",
            "full_v2": "(a)+(b) arch full_v2", "two": "(a)+(b) arch two",
            "full": "(c) arch full (all paths)"}
@@ -137,7 +149,9 @@ def main():
     m = med[c]
     arch = m.get("arch")
     amortized = (m["weight"] + (arch or 0) / k) / d["weight"]
-    lines.append(f"| {names[c]} | {m['peak_rss_mb']:.0f} | {m['peak_rss_mb'] / d['peak_rss_mb']:.2f} | "
+    lines.append(f"| {names[c]} | {m['peak_tensor_mb']:.0f} | "
+                 f"{m['peak_tensor_mb'] / d['peak_tensor_mb']:.2f} | "
+                 f"{m['peak_rss_mb']:.0f} | {m['peak_rss_mb'] / d['peak_rss_mb']:.2f} | "
                  f"{m['weight']:.1f} | {'-' if arch is None else f'{arch:.1f}'} | "
                  f"{amortized:.2f} |")
   lines.append("")
@@ -149,13 +163,33 @@ def main():
       for (mode, n) in growth:
         growth[(mode, n)].append(run_child(args, mode, n))
     lines += ["", "Growth with the number of MBConv candidates per mixed op (plus `zero` where "
-              "legal): peak RSS MB / arch step ms.", "",
+              "legal): tensor MB / RSS MB / arch step ms.", "",
               "| candidates | " + " | ".join(str(n) for n in counts) + " |",
               "|---|" + "---:|" * len(counts)]
     for mode in ("full_v2", "full"):
-      cells = [f"{np.median([r['peak_rss_mb'] for r in growth[(mode, n)]]):.0f} / "
+      cells = [f"{np.median([r['peak_tensor_mb'] for r in growth[(mode, n)]]):.0f} / "
+               f"{np.median([r['peak_rss_mb'] for r in growth[(mode, n)]]):.0f} / "
                f"{np.median([r['arch'] for r in growth[(mode, n)]]):.0f}" for n in counts]
       lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+  if args.batch_sweep:
+    sizes = sorted({int(b) for b in args.batch_sweep.split(",")} | {args.batch_size})
+    runs = {(c, b): [] for b in sizes for c in ("standalone", "weight")}
+    for c in ("standalone", "weight"):
+      runs[(c, args.batch_size)] = results[c]
+    for _ in range(args.repeats):
+      for (c, b) in runs:
+        if b != args.batch_size:
+          runs[(c, b)].append(run_child(args, c, batch_size=b))
+    cell = lambda c, b, key: float(np.median([r[key] for r in runs[(c, b)]]))
+    lines += ["", "(a) weight step vs (d) standalone by batch size: the RSS difference is the "
+              "traced program (constant), the tensor memory is the training memory.", "",
+              "| batch | (d) tensor MB | (a) tensor MB | (a)/(d) tensors | (d) RSS MB | (a) RSS MB | "
+              "(a)-(d) RSS MB | (a)/(d) RSS |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for b in sizes:
+      dt, at = cell("standalone", b, "peak_tensor_mb"), cell("weight", b, "peak_tensor_mb")
+      dr, ar = cell("standalone", b, "peak_rss_mb"), cell("weight", b, "peak_rss_mb")
+      lines.append(f"| {b} | {dt:.0f} | {at:.0f} | {at / dt:.2f} | {dr:.0f} | {ar:.0f} | "
+                   f"{ar - dr:.0f} | {ar / dr:.2f} |")
   body = "\n".join(lines)
   print(body)
   write_section("search_cost", body)

@@ -124,9 +124,13 @@ def test_no_retrace_and_only_sampled_paths_move(tiny_steps):
         for v in variables:
           moved = not np.array_equal(before[id(v)], v.numpy())
           assert moved == (j == a), (op.name, j, a, v.path)
-    for owner, slot, old in zip(steps._owners, steps.weight_opt.slots, slots_before):
-      if owner is not None and owner[1] != int(owner[0].active.numpy()):
-        np.testing.assert_array_equal(slot.numpy(), old)  # momentum frozen too
+    index = {id(v): i for i, v in enumerate(steps.weight_vars)}
+    for op, a in zip(net.mixed_ops, active):
+      for j, variables in enumerate(op.candidate_variables()):
+        for v in variables:
+          slot = steps.weight_opt.slots[index[id(v)]].numpy()
+          frozen = np.array_equal(slot, slots_before[index[id(v)]])
+          assert frozen == (j != a), (op.name, j, a, v.path)  # momentum frozen too
     shared = net.classifier.kernel
     assert not np.array_equal(before[id(shared)], shared.numpy())
   assert len(seen) > 1  # the sample changed ...
@@ -167,3 +171,25 @@ def test_reinforce_moves_towards_rewarded_choices():
   steps.rl_update(x, y, num_samples=4)
   assert bool(steps.rl_baseline_set.numpy()) and 0.0 <= first <= 1.0
   assert steps.trace_counts["rl_sample"] == 1
+
+
+def test_path_masked_sgd_is_torch_nesterov_on_the_active_path_only():
+  from proxyless_tf.search.optim import PathMaskedSGD
+  rng = np.random.default_rng(0)
+  values = [rng.standard_normal(3).astype(np.float32) for _ in range(3)]
+  variables = [tf.Variable(v) for v in values]  # 0: shared, 1: candidate 0, 2: candidate 1
+  active = tf.Variable(1)
+  opt = PathMaskedSGD(variables, [(active, [[1], [2]])], momentum=0.9, weight_decay=0.1)
+  grads = [tf.constant(rng.standard_normal(3).astype(np.float32)) for _ in range(3)]
+  expect = [v.copy() for v in values]
+  momentum = [np.zeros(3, np.float32) for _ in range(3)]
+  for lr in (0.5, 0.25):  # two steps: the second uses the momentum of the first
+    tf.function(lambda: opt.apply(grads, variables, lr))()
+    for i in (0, 2):
+      g = grads[i].numpy() + 0.1 * expect[i]
+      momentum[i] = 0.9 * momentum[i] + g
+      expect[i] = expect[i] - lr * (g + 0.9 * momentum[i])
+    for i in range(3):
+      np.testing.assert_allclose(variables[i].numpy(), expect[i], rtol=1e-5, atol=1e-6)
+      np.testing.assert_allclose(opt.slots[i].numpy(), momentum[i], rtol=1e-5, atol=1e-6)
+  assert int(opt.iterations.numpy()) == 2

@@ -127,10 +127,17 @@ class MixedOp(keras.layers.Layer):
 
   def _full_v2(self, x, training):
     def gate_grad(x, alpha, active, out, dy):
-      dg = [tf.constant(0.0) if self.ops[j] is None else
-            tf.cond(tf.equal(active, j), lambda: tf.reduce_sum(out * dy),
-                    lambda j=j: self._rerun_gate(j, x, training, dy))
-            for j in range(self.num_candidates)]
+      # One re-run at a time: without the chain the executor may run the candidates side by
+      # side and hold several candidates' activations at once.
+      dg, previous = [], []
+      for j in range(self.num_candidates):
+        if self.ops[j] is None:
+          dg.append(tf.constant(0.0))
+          continue
+        with tf.control_dependencies(previous):
+          dg.append(tf.cond(tf.equal(active, j), lambda: tf.reduce_sum(out * dy),
+                            lambda j=j: self._rerun_gate(j, x, training, dy)))
+        previous = [dg[-1]]
       return gate_grad_to_alpha(tf.stack(dg), tf.nn.softmax(alpha))
     return self._one_path(x, training, gate_grad)
 
