@@ -42,11 +42,14 @@ def main():
     table.metadata.pop("calibration", None)  # validate the plain sum first, then refit
     report = validate_table(table, args.samples, args.rounds, seed=1, fit=True,
                             measure=measurer_for(table.metadata))
+    report["table_rounds"] = table.metadata.get("rounds", 1)
     rows.append((space_name, precision, len(table.entries), table.metadata["build_seconds"], report))
   lines = ["## Latency predictor on this host (LiteRT, 1 thread)", "",
            f"Command: `python benchmarks/latency_predictor.py --samples={args.samples} "
            f"--rounds={args.rounds}`  ",
-           f"{time.strftime('%Y-%m-%d')}, {cpu_model()}. Random architectures of each space; measured = "
+           f"{time.strftime('%Y-%m-%d')}, {cpu_model()}. Tables: every op in "
+           f"{rows[0][4].get('table_rounds', '?')} interleaved rounds of 30 runs (median of the round "
+           "medians). Random architectures of each space; measured = "
            f"median over {args.rounds} rounds of the per-round median of 50 runs. 'sum' = plain sum "
            "of table entries on all samples; 'calibrated' = measured ~ offset + scale * sum fit on "
            "half the samples, errors on the other half.", "",

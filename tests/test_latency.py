@@ -195,3 +195,47 @@ def test_validate_stores_a_calibration_only_when_it_helps(tmp_path):
   report = validate_table(table, 6, 1, seed=1, fit=True, measure=noisy, log=lambda *_: None)
   assert not report["stored_calibration"]
   assert load_table(table.path).calibration == (1.0, 0.0)
+
+
+class _CountingMeasurer:
+  """Each call returns a distinct, known entry; fails on call number `stop_after`."""
+
+  def __init__(self, stop_after=None):
+    self.stop_after, self.calls = stop_after, []
+
+  def __call__(self, op, precision):
+    if len(self.calls) == self.stop_after:
+      raise KeyboardInterrupt
+    self.calls.append(op.key)
+    value = float(len(self.calls))
+    return {"mean": value, "median": value, "std": 0.5, "count": 4}
+
+
+def test_interleaved_rounds_resume_and_merge(tmp_path):
+  space = get_space("tiny")
+  keys = [op.key for op in all_space_ops(space)]
+  out = str(tmp_path / "rounds.json")
+  meta = {"device": "host: test", "threads": 1}
+  first = _CountingMeasurer(stop_after=len(keys) + 2)  # round 1 done, 2 ops into round 2
+  with pytest.raises(KeyboardInterrupt):
+    build_space_table(space, out, [first], "float", meta, log=lambda *_: None, rounds=3)
+  assert first.calls[:len(keys)] == keys  # round-major: every op once before any op twice
+  saved = load_table(out)
+  assert not saved.entries and sorted(saved.partial) == sorted(keys)
+  assert sorted(len(r) for r in saved.partial.values()) == [1] * (len(keys) - 2) + [2, 2]
+  second = _CountingMeasurer()
+  table = build_space_table(space, out, [second], "float", meta, log=lambda *_: None, rounds=3)
+  assert len(second.calls) == 3 * len(keys) - (len(keys) + 2)  # only the missing rounds
+  assert not table.partial and sorted(table.entries) == sorted(keys)
+  rounds = {k: [] for k in keys}
+  for i, k in enumerate(first.calls):
+    rounds[k].append(i + 1.0)
+  for i, k in enumerate(second.calls):
+    rounds[k].append(i + 1.0)
+  for k, values in rounds.items():
+    entry = table.entries[k]
+    assert entry["median"] == pytest.approx(np.median(values))
+    assert entry["mean"] == pytest.approx(np.mean(values))
+    assert entry["count"] == 12
+    assert entry["std"] == pytest.approx(np.sqrt(0.25 + np.var(values)))
+  assert load_table(out).metadata["rounds"] == 3

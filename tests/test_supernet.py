@@ -193,3 +193,23 @@ def test_path_masked_sgd_is_torch_nesterov_on_the_active_path_only():
       np.testing.assert_allclose(variables[i].numpy(), expect[i], rtol=1e-5, atol=1e-6)
       np.testing.assert_allclose(opt.slots[i].numpy(), momentum[i], rtol=1e-5, atol=1e-6)
   assert int(opt.iterations.numpy()) == 2
+
+
+def test_warm_up_samples_uniformly_and_search_from_alpha_in_one_program():
+  from proxyless_tf.search.sampling import sample_paths
+  op = MixedOp(8, 1, [Candidate(3, 3), Candidate(5, 3), Candidate(7, 3)], residual=False)
+  op.build((None, 4, 4, 8))
+  op.alpha.assign([6.0, -6.0, -6.0])
+  generator = tf.random.Generator.from_seed(0)
+  traces = []
+
+  @tf.function
+  def draw(uniform):
+    traces.append(1)
+    sample_paths(generator, [op], "single", uniform=uniform)
+    return tf.convert_to_tensor(op.active)
+
+  for uniform, check in ((True, lambda c: c.min() > 60), (False, lambda c: c[0] > 290)):
+    counts = np.bincount([int(draw(tf.constant(uniform))) for _ in range(300)], minlength=3)
+    assert check(counts), (uniform, counts)
+  assert len(traces) == 1

@@ -30,9 +30,15 @@ flags.DEFINE_enum("precision", "float", ["float", "int8"], "Op models' precision
 flags.DEFINE_bool("use_gpu", False, "android: the GPU delegate.")
 flags.DEFINE_bool("use_xnnpack", False, "android: XNNPACK explicitly.")
 flags.DEFINE_string("benchmark_binary", None, "android: local benchmark_model to push first.")
-flags.DEFINE_integer("warmup", 20, "Untimed runs per op.")
-flags.DEFINE_integer("runs", 100, "Timed runs per op.")
+flags.DEFINE_integer("rounds", None, "Interleaved rounds over all ops; an op's entry is the "
+                     "median of its rounds (default: 5 on host, 1 on android).")
+flags.DEFINE_integer("warmup", None, "Untimed runs per op and round (default: 10 host, 20 android).")
+flags.DEFINE_integer("runs", None, "Timed runs per op and round (default: 30 host, 100 android).")
 flags.DEFINE_string("out", None, "Table JSON to write (resumed if it exists).")
+
+
+def _or(value, default):
+  return default if value is None else value
 
 
 def main(argv):
@@ -46,11 +52,12 @@ def main(argv):
   if FLAGS.device == "host":
     if FLAGS.serial or FLAGS.use_gpu:
       raise UserError("--serial/--use_gpu need --device=android")
-    measurers = [HostMeasurer(FLAGS.num_threads, FLAGS.warmup, FLAGS.runs)]
+    measurers = [HostMeasurer(FLAGS.num_threads, _or(FLAGS.warmup, 10), _or(FLAGS.runs, 30))]
     metadata = host_metadata(FLAGS.num_threads, FLAGS.precision)
   else:
     delegate = "gpu" if FLAGS.use_gpu else ("xnnpack" if FLAGS.use_xnnpack else "none")
-    measurers = [AndroidMeasurer(s, FLAGS.num_threads, FLAGS.warmup, FLAGS.runs, delegate,
+    measurers = [AndroidMeasurer(s, FLAGS.num_threads, _or(FLAGS.warmup, 20), _or(FLAGS.runs, 100),
+                                 delegate,
                                  FLAGS.benchmark_binary) for s in (FLAGS.serial or [None])]
     first = measurers[0].adb
     metadata = {"device": f"android: {first.getprop('ro.product.model')}",
@@ -58,7 +65,8 @@ def main(argv):
                 "runtime": "benchmark_model", "threads": FLAGS.num_threads, "delegate": delegate,
                 "precision": FLAGS.precision, "estimated": False,
                 "serials": [m.adb.serial for m in measurers]}
-  table = build_space_table(space, FLAGS.out, measurers, FLAGS.precision, metadata)
+  table = build_space_table(space, FLAGS.out, measurers, FLAGS.precision, metadata,
+                            rounds=FLAGS.rounds)
   print(f"wrote {FLAGS.out}: {len(table.entries)} ops, built in "
         f"{table.metadata['build_seconds']:.0f}s ({metadata['device']})")
 

@@ -45,7 +45,7 @@ def host_metadata(num_threads: int, precision: str) -> dict:
 
 
 def build_space_table(space, out: str, measurers, precision: str, metadata: dict,
-                      log=print) -> LatencyTable:
+                      log=print, rounds: int | None = None) -> LatencyTable:
   if os.path.exists(out):
     table = load_table(out)
     clash = [k for k in IDENTITY if k in table.metadata and table.metadata.get(k) != metadata.get(k)]
@@ -60,7 +60,9 @@ def build_space_table(space, out: str, measurers, precision: str, metadata: dict
   table.metadata["date"] = time.strftime("%Y-%m-%d")
   table.metadata.setdefault("command", " ".join(sys.argv))
   start = time.monotonic()
-  build_table(table, all_space_ops(space), measurers, precision, log=log)
+  rounds = rounds or getattr(measurers[0], "default_rounds", 1)
+  table.metadata["rounds"] = rounds
+  build_table(table, all_space_ops(space), measurers, precision, rounds=rounds, log=log)
   elapsed = time.monotonic() - start  # summed over resumed builds
   table.metadata["build_seconds"] = round(table.metadata.get("build_seconds", 0.0) + elapsed, 1)
   table.save()

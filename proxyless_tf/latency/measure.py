@@ -60,24 +60,54 @@ def entry_from_summary(summary: dict) -> dict:
           "std": summary.get("std_ms"), "count": summary.get("count")}
 
 
-class HostMeasurer:
-  """LiteRT on this machine; rounds of runs, median of all runs."""
+def merge_rounds(rounds: list[dict]) -> dict:
+  """One entry from interleaved rounds: median of the round medians (a round disturbed by
+  another process is outvoted), mean of the means, pooled std, total count."""
+  means = np.array([r["mean"] for r in rounds], float)
+  medians = np.array([r["median"] if r.get("median") is not None else r["mean"] for r in rounds])
+  stds = np.array([r.get("std") or 0.0 for r in rounds], float)
+  return {"mean": float(means.mean()), "median": float(np.median(medians)),
+          "std": float(np.sqrt(np.mean(stds ** 2) + means.var())),
+          "count": int(sum(r.get("count") or 0 for r in rounds))}
 
-  def __init__(self, num_threads: int = 1, warmup: int = 20, runs: int = 100):
+
+class _ModelCache:
+  """Op models converted once, kept for the later rounds (conversion costs more than timing)."""
+
+  def __init__(self):
+    self._models = {}
+
+  def model(self, op: OpSpec, precision: str) -> bytes:
+    key = (op.key, precision)
+    if key not in self._models:
+      self._models[key] = op_tflite(op, precision)
+    return self._models[key]
+
+
+class HostMeasurer(_ModelCache):
+  """LiteRT on this machine; `runs` timed runs per round (see `build_table`'s rounds)."""
+
+  default_rounds = 5
+
+  def __init__(self, num_threads: int = 1, warmup: int = 10, runs: int = 30):
+    super().__init__()
     self.num_threads, self.warmup, self.runs = num_threads, warmup, runs
     self.name = "host"
 
   def __call__(self, op: OpSpec, precision: str) -> dict:
-    result = benchmark_host(model_content=op_tflite(op, precision), num_threads=self.num_threads,
+    result = benchmark_host(model_content=self.model(op, precision), num_threads=self.num_threads,
                             warmup=self.warmup, runs=self.runs)
     return entry_from_summary(result.summary)
 
 
-class AndroidMeasurer:
+class AndroidMeasurer(_ModelCache):
   """One phone: adb push of each op model + `benchmark_model` (the spine's adb path)."""
+
+  default_rounds = 1  # each round is another push and process start per op
 
   def __init__(self, serial: str | None, num_threads: int = 1, warmup: int = 20, runs: int = 100,
                delegate: str = "none", benchmark_binary: str | None = None):
+    super().__init__()
     from proxyless_tf.benchmark.android import Adb
     self.adb = Adb(serial)
     self.name = f"android:{self.adb.serial}"
@@ -87,7 +117,7 @@ class AndroidMeasurer:
 
   def __call__(self, op: OpSpec, precision: str) -> dict:
     from proxyless_tf.benchmark.android import benchmark_android
-    content = op_tflite(op, precision)
+    content = self.model(op, precision)
     with tempfile.TemporaryDirectory() as tmp:
       path = os.path.join(tmp, "op.tflite")
       with open(path, "wb") as f:
@@ -99,20 +129,30 @@ class AndroidMeasurer:
     return entry_from_summary(result.summary)
 
 
-def build_table(table, ops, measurers, precision: str, save_every_s: float = 10.0,
-                log=print) -> None:
+def build_table(table, ops, measurers, precision: str, rounds: int = 1,
+                save_every_s: float = 10.0, log=print) -> None:
   """Measures the ops `table` lacks, spreading them over `measurers` (one thread each), saving
-  the table atomically as it goes: an interrupted build keeps what it measured."""
+  the table atomically as it goes: an interrupted build keeps what it measured.
+
+  With `rounds` > 1 every op is measured once per round, round after round over all ops, and its
+  entry is `merge_rounds` of its rounds: a slow spell of the machine (another process, frequency
+  changes) then lands on every op a little instead of on the few measured during it, which would
+  bias their entries and the predicted latency of every architecture that uses them. Rounds
+  measured so far live in `table.partial`, so an interrupted build resumes them too.
+  """
+  if rounds < 1:
+    raise UserError(f"--rounds must be >= 1, got {rounds}")
   todo = [op for op in ops if op.key not in table.entries]
   skipped = len(ops) - len(todo)
   if skipped:
     log(f"{skipped} of {len(ops)} ops already in {table.path}; measuring the other {len(todo)}")
   if not todo:
     return
-  progress = Progress(len(todo), "latency table")
+  tasks = [op for r in range(rounds) for op in todo if len(table.partial.get(op.key, [])) <= r]
+  progress = Progress(len(tasks), "latency table")
   lock = threading.Lock()
   last_save = [time.monotonic()]
-  queue = list(reversed(todo))
+  queue = list(reversed(tasks))
 
   def worker(measure):
     while True:
@@ -122,7 +162,11 @@ def build_table(table, ops, measurers, precision: str, save_every_s: float = 10.
         op = queue.pop()
       entry = measure(op, precision)
       with lock:
-        table.entries[op.key] = entry
+        done = table.partial.setdefault(op.key, [])
+        done.append(entry)
+        if len(done) >= rounds:
+          table.entries[op.key] = merge_rounds(done) if rounds > 1 else done[0]
+          del table.partial[op.key]
         progress.update(1, last=f"{entry['mean']:.3f}ms")
         if time.monotonic() - last_save[0] > save_every_s:
           table.save()

@@ -4,7 +4,8 @@ JSON layout:
   {"metadata": {"device": ..., "cpu": ..., "runtime": ..., "threads": 1, "delegate": "none",
                 "precision": "float", "input_size": 32, "space": "small", "date": ...,
                 "command": ..., "estimated": false, "calibration": {"scale": 1, "offset": 0}},
-   "entries": {KEY: {"mean": ms, "median": ms, "std": ms, "count": n}, ...}}
+   "entries": {KEY: {"mean": ms, "median": ms, "std": ms, "count": n}, ...},
+   "partial": {KEY: [round, ...]}}   # only while a build measured some rounds of an op, not all
 
 The original ProxylessNAS YAML tables (`KEY: {count, mean, var}`, mean in ms) load too.
 """
@@ -29,9 +30,13 @@ class LatencyTable:
   metadata: dict
   entries: dict  # key -> {"mean", "median", "std", "count"}
   path: str | None = None
+  partial: dict = dataclasses.field(default_factory=dict)  # key -> rounds measured so far
 
   def to_dict(self) -> dict:
-    return {"metadata": self.metadata, "entries": dict(sorted(self.entries.items()))}
+    data = {"metadata": self.metadata, "entries": dict(sorted(self.entries.items()))}
+    if self.partial:
+      data["partial"] = self.partial
+    return data
 
   def save(self, path: str | None = None) -> None:
     path = path or self.path
@@ -96,7 +101,13 @@ def load_table(path: str) -> LatencyTable:
   if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
     raise UserError(f"{path}: not a latency table (expected 'metadata' and 'entries' objects)")
   entries = {key: _check_entry(path, key, entry) for key, entry in data["entries"].items()}
-  return LatencyTable(data.get("metadata") or {}, entries, path)
+  partial = data.get("partial") or {}
+  if not isinstance(partial, dict) or not all(
+      isinstance(rounds, list) and all(isinstance(r, dict) for r in rounds)
+      for rounds in partial.values()):
+    raise UserError(f"{path}: corrupt 'partial' rounds; delete that field to re-measure those ops")
+  partial = {key: [_check_entry(path, key, r) for r in rounds] for key, rounds in partial.items()}
+  return LatencyTable(data.get("metadata") or {}, entries, path, partial)
 
 
 class TableCostModel(CostModel):

@@ -21,10 +21,13 @@ def sample_pair(generator, logits) -> tf.Tensor:
   return tf.cast(tf.math.top_k(logits + gumbel, k=2).indices, tf.int32)
 
 
-def sample_paths(generator, mixed_ops, mode: str = "single", uniform: bool = False) -> None:
-  """Sets each op's `active` (and `pair` in `two` mode) from softmax(alpha), or uniformly."""
+def sample_paths(generator, mixed_ops, mode: str = "single", uniform=False) -> None:
+  """Sets each op's `active` (and `pair` in `two` mode) from softmax(alpha), or uniformly.
+
+  `uniform` may be a bool tensor: warm-up and search steps then share one traced program."""
   for op in mixed_ops:
-    logits = tf.zeros([op.num_candidates]) if uniform else tf.convert_to_tensor(op.alpha)
+    alpha = tf.convert_to_tensor(op.alpha)
+    logits = tf.where(tf.cast(uniform, tf.bool), tf.zeros_like(alpha), alpha)
     if mode == "two":
       pair = sample_pair(generator, logits)
       op.pair.assign(pair)

@@ -79,9 +79,9 @@ class SearchSteps:
     self.rl_baseline = tf.Variable(0.0, trainable=False, name="rl_baseline")
     self.rl_baseline_set = tf.Variable(False, trainable=False, name="rl_baseline_set")
     self.rl_baseline_decay = rl_baseline_decay
-    self._weight_step = {u: tf.function(
-        lambda x, y, lr, u=u: self._weight_step_fn(x, y, lr, u), autograph=False)
-                         for u in (True, False)}
+    # One program for warm-up and search (`uniform` is a tensor): a traced supernet step holds
+    # every candidate of every op and costs hundreds of MB of resident memory on a CPU.
+    self._weight_step = tf.function(self._weight_step_fn, autograph=False)
     self.arch_step = tf.function(self._arch_step_fn, autograph=False)
     self.evaluate_batch = tf.function(self._evaluate_fn, autograph=False)
     self._rl_sample = tf.function(self._rl_sample_fn, autograph=False)
@@ -100,7 +100,8 @@ class SearchSteps:
 
   def weight_step(self, x, y, learning_rate, uniform: bool = False):
     """Samples one path per mixed op (uniformly in warm-up) and trains only those weights."""
-    return self._weight_step[bool(uniform)](x, y, tf.constant(learning_rate, tf.float32))
+    return self._weight_step(x, y, tf.constant(learning_rate, tf.float32),
+                             tf.constant(bool(uniform)))
 
   def _weight_step_fn(self, x, y, learning_rate, uniform):
     self.trace_counts["weight_step"] += 1
