@@ -4,8 +4,8 @@ Under `tf.switch_case` the gradients of the paths not taken come back as zeros, 
 stock momentum/weight-decay optimizer would still move those weights (decay, momentum) every step.
 Here each mixed op's candidate updates sit in one `tf.switch_case` on its active index: only the
 sampled candidate's weights and momentum change, and the others cost nothing at run time. (An
-earlier version masked every variable's update with a 0/1 tensor; its ~20 graph ops per variable
-made the supernet's traced program ~12k nodes larger, which is resident memory on a CPU.)
+earlier version masked every variable's update with a 0/1 tensor: every candidate's update was
+computed each step, and the weight step's top-level graph had 17.7k nodes instead of 3k.)
 
 The rule is torch.optim.SGD(nesterov=True), the original code's optimizer, which is exactly
 TF's fused ApplyMomentum with use_nesterov:
