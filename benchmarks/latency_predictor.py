@@ -18,7 +18,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.report import write_section  # noqa: E402
+from benchmarks.report import publish  # noqa: E402
 from proxyless_tf.benchmark.host import cpu_model  # noqa: E402
 from proxyless_tf.latency.builder import build_space_table, host_metadata  # noqa: E402
 from proxyless_tf.latency.measure import HostMeasurer  # noqa: E402
@@ -62,9 +62,7 @@ def main():
                  f"{a['mae_pct']:.2f} | {a['rmse']:.4f} | {a['rank_corr']:.3f} | {f['mae_pct']:.2f} | "
                  f"{f['rmse']:.4f} | {f['rank_corr']:.3f} | {r['fit']['scale']:.3f}, "
                  f"{r['fit']['offset']:+.4f} |")
-  body = "\n".join(lines)
-  print(body)
-  write_section("latency_predictor", body)
+  publish("latency_predictor", lines)
 
 
 if __name__ == "__main__":

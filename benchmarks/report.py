@@ -10,6 +10,13 @@ BENCHMARKS_MD = os.path.join(ROOT, "BENCHMARKS.md")
 HEADER = "# Benchmarks\n\nRun by hand; each section says the command that produced it.\n"
 
 
+def publish(key: str, lines: list[str], path: str = BENCHMARKS_MD) -> None:
+  """Prints a benchmark's section and writes it into BENCHMARKS.md."""
+  body = "\n".join(lines)
+  print(body)
+  write_section(key, body, path)
+
+
 def write_section(key: str, body: str, path: str = BENCHMARKS_MD) -> None:
   begin, end = f"<!-- begin {key} -->", f"<!-- end {key} -->"
   section = f"{begin}\n{body.rstrip()}\n{end}"

@@ -118,7 +118,7 @@ def main():
     print("RESULT " + json.dumps(child(args)))
     return
   import numpy as np
-  from benchmarks.report import write_section
+  from benchmarks.report import publish
   results = {c: [] for c in CONFIGS}
   for r in range(args.repeats):
     for config in CONFIGS:
@@ -190,9 +190,7 @@ def main():
       dr, ar = cell("standalone", b, "peak_rss_mb"), cell("weight", b, "peak_rss_mb")
       lines.append(f"| {b} | {dt:.0f} | {at:.0f} | {at / dt:.2f} | {dr:.0f} | {ar:.0f} | "
                    f"{ar - dr:.0f} | {ar / dr:.2f} |")
-  body = "\n".join(lines)
-  print(body)
-  write_section("search_cost", body)
+  publish("search_cost", lines)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.report import write_section  # noqa: E402
+from benchmarks.report import publish  # noqa: E402
 from proxyless_tf import litert  # noqa: E402
 from proxyless_tf.arch import get_preset  # noqa: E402
 from proxyless_tf.benchmark.host import cpu_model, time_interpreter  # noqa: E402
@@ -61,9 +61,7 @@ def main():
   for net in args.nets.split(","):
     cells = [f"{np.median(medians[(net, p, t)]):.2f}" for p in ("float", "int8") for t in (1, 2)]
     lines.append(f"| {net} | " + " | ".join(cells) + " |")
-  body = "\n".join(lines)
-  print(body)
-  write_section("tflite_latency", body)
+  publish("tflite_latency", lines)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import FlopsCostModel
+from proxyless_tf.utils.files import REPO_ROOT
 
 
 def cost_model_for_target(target: str, table: str | None = None, precision: str = "float",
@@ -25,8 +26,7 @@ def cost_model_for_target(target: str, table: str | None = None, precision: str 
     raise UserError(f"--target={target} needs --latency_table; measure one on the phone with `{how}`")
   if not os.path.exists(table) and not os.path.isabs(table):
     # flag files name the shipped tables relative to the repository root
-    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), table)
+    shipped = os.path.join(REPO_ROOT, table)
     table = shipped if os.path.exists(shipped) else table
   if not os.path.exists(table):
     raise UserError(f"--latency_table {table} does not exist")

@@ -14,9 +14,9 @@ from absl import flags
 from proxyless_tf.errors import UserError
 from proxyless_tf.search.runner import SearchConfig, SearchRun
 from proxyless_tf.utils.cli import run_main
+from proxyless_tf.utils.files import REPO_ROOT
 
-FLAGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                         "flags")
+FLAGS_DIR = os.path.join(REPO_ROOT, "flags")
 TARGETS = ("mobile", "cpu", "gpu", "flops", "none")
 _D = SearchConfig(out="")
 

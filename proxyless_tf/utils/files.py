@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import tempfile
 
+# The checkout the package runs from: `flags/` and `tables/` ship beside `proxyless_tf/`.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
   directory = os.path.dirname(os.path.abspath(path))
