@@ -239,3 +239,20 @@ def test_interleaved_rounds_resume_and_merge(tmp_path):
     assert entry["count"] == 12
     assert entry["std"] == pytest.approx(np.sqrt(0.25 + np.var(values)))
   assert load_table(out).metadata["rounds"] == 3
+
+
+def test_validation_measures_android_samples_through_adb(tmp_path, monkeypatch):
+  from proxyless_tf.benchmark.android import parse_benchmark_output
+  from proxyless_tf.latency.validate import measurer_for
+  recorded = os.path.join(HERE, "data", "benchmark_model_cpu.txt")
+  adb_dir = str(tmp_path / "adb")
+  monkeypatch.setenv("PATH", adb_dir + os.pathsep + os.environ["PATH"])
+  fake_adb.install(adb_dir, recorded, devices=("PHONE_A",))
+  measure = measurer_for({"device": "android: Pixel", "threads": 2, "delegate": "none"}, runs=9,
+                         serial="PHONE_A")
+  with open(recorded) as f:
+    summary = parse_benchmark_output(f.read(), "none")
+  expected = summary["median_ms"] if summary.get("median_ms") is not None else summary["mean_ms"]
+  assert measure(b"not really a model") == pytest.approx(expected)
+  runs = [c for c in fake_adb.calls(adb_dir) if len(c) == 4 and "--graph=" in c[3]]
+  assert len(runs) == 1 and "--num_threads=2 --num_runs=9" in runs[0][3]

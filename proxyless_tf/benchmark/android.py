@@ -127,6 +127,17 @@ def parse_benchmark_output(output: str, delegate: str = "none") -> dict:
   return summary
 
 
+def benchmark_android_content(content: bytes, name: str = "model.tflite",
+                              **kwargs) -> BenchmarkResult:
+  """`benchmark_android` of a model held in memory (an op model, a validation sample)."""
+  import tempfile
+  with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+      f.write(content)
+    return benchmark_android(path, **kwargs)
+
+
 def benchmark_android(model_path: str, *, serial: str | None = None, num_threads: int = 1,
                       warmup: int = 10, runs: int = 50, delegate: str = "none",
                       benchmark_binary: str | None = None, adb: Adb | None = None) -> BenchmarkResult:

@@ -8,8 +8,6 @@ what the op computes inside a full-int8 network.
 from __future__ import annotations
 
 import concurrent.futures
-import os
-import tempfile
 import threading
 import time
 
@@ -116,15 +114,11 @@ class AndroidMeasurer(_ModelCache):
     self._binary_pushed = False
 
   def __call__(self, op: OpSpec, precision: str) -> dict:
-    from proxyless_tf.benchmark.android import benchmark_android
-    content = self.model(op, precision)
-    with tempfile.TemporaryDirectory() as tmp:
-      path = os.path.join(tmp, "op.tflite")
-      with open(path, "wb") as f:
-        f.write(content)
-      result = benchmark_android(path, num_threads=self.num_threads, warmup=self.warmup,
-                                 runs=self.runs, delegate=self.delegate, adb=self.adb,
-                                 benchmark_binary=None if self._binary_pushed else self.binary)
+    from proxyless_tf.benchmark.android import benchmark_android_content
+    result = benchmark_android_content(
+        self.model(op, precision), "op.tflite", num_threads=self.num_threads, warmup=self.warmup,
+        runs=self.runs, delegate=self.delegate, adb=self.adb,
+        benchmark_binary=None if self._binary_pushed else self.binary)
     self._binary_pushed = True
     return entry_from_summary(result.summary)
 

@@ -88,17 +88,12 @@ def measurer_for(meta, runs: int = 50, serial: str | None = None):
   """(content -> median ms) on the table's device."""
   threads = int(meta.get("threads", 1))
   if str(meta.get("device", "")).startswith("android"):
-    import tempfile
-    from proxyless_tf.benchmark.android import Adb, benchmark_android
+    from proxyless_tf.benchmark.android import Adb, benchmark_android_content
     adb = Adb(serial)
 
     def measure(content):
-      with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "sample.tflite")
-        with open(path, "wb") as f:
-          f.write(content)
-        s = benchmark_android(path, num_threads=threads, runs=runs, adb=adb,
-                              delegate=meta.get("delegate", "none")).summary
+      s = benchmark_android_content(content, "sample.tflite", num_threads=threads, runs=runs,
+                                    adb=adb, delegate=meta.get("delegate", "none")).summary
       return s["median_ms"] if s.get("median_ms") is not None else s["mean_ms"]
     return measure
   if not str(meta.get("device", "")).startswith("host"):
