@@ -176,6 +176,19 @@ def test_calibration_fit_and_metrics():
   assert spearman([3, 2, 1], [1, 2, 3]) == pytest.approx(-1.0)
 
 
+def test_calibration_fit_ignores_one_disturbed_measurement():
+  from proxyless_tf.latency.validate import fit_calibration, leave_one_out
+  raw = np.arange(1.0, 9.0)
+  measured = 0.2 + 1.5 * raw
+  assert leave_one_out(raw, measured) == pytest.approx(measured)
+  measured[3] *= 1.4  # a slow spell during one sample
+  scale, offset = fit_calibration(raw, measured)
+  assert scale == pytest.approx(1.5, rel=1e-3) and offset == pytest.approx(0.2, abs=1e-2)
+  squares = np.linalg.lstsq(np.stack([raw, np.ones(8)], 1) / measured[:, None], np.ones(8),
+                            rcond=None)[0]
+  assert abs(squares[0] - 1.5) > 0.01  # least squares would have been pulled
+
+
 def test_validate_stores_a_calibration_only_when_it_helps(tmp_path):
   from proxyless_tf.latency.builder import space_metadata
   from proxyless_tf.latency.validate import random_archs, raw_sum, validate_table
@@ -187,7 +200,7 @@ def test_validate_stores_a_calibration_only_when_it_helps(tmp_path):
   sums = iter([raw_sum(table, a) for a in archs])
   overhead = lambda content: 0.5 + 1.2 * next(sums)  # noqa: E731  end to end = 0.5 + 1.2 x sum
   report = validate_table(table, 6, 1, seed=1, fit=True, measure=overhead, log=lambda *_: None)
-  assert report["stored_calibration"] and report["heldout_fit"]["mae_pct"] < 1e-6
+  assert report["stored_calibration"] and report["loo_fit"]["mae_pct"] < 1e-6
   assert load_table(table.path).calibration == pytest.approx((1.2, 0.5))
   sums = iter([raw_sum(table, a) for a in archs])
   noise = iter([1.0, 1.3, 0.8, 1.25, 0.9, 1.1])

@@ -1,18 +1,22 @@
 """Predictor validation: random architectures of the table's space, predicted vs measured end to end.
 
 Summing per-op latencies misses what a whole model costs beyond its ops (interpreter overhead per
-invoke, cache effects between ops), so `fit_calibration` fits measured ~ offset + scale * sum on
-one half of the samples and the other half reports the error before and after: the correction is
-judged on architectures it was not fit on.
+invoke, cache effects between ops: on this host about +1 ms per proxyless model), so
+`fit_calibration` fits measured ~ offset + scale * sum. The error after it is reported
+leave-one-out (each sample predicted by a fit on the others), and a later run with another seed
+checks the stored calibration on architectures it has never seen.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
 from proxyless_tf.export.tflite import convert_keras, representative_from_batch, set_bn_statistics
 from proxyless_tf.latency.ops import arch_ops
 from proxyless_tf.errors import UserError
+from proxyless_tf.utils.progress import Progress
 from proxyless_tf.model import build_model
 
 
@@ -54,16 +58,37 @@ def spearman(a, b) -> float:
   return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def fit_calibration(raw, measured) -> tuple[float, float]:
-  """Least squares on relative error: (offset + scale * raw - measured) / measured.
+def fit_calibration(raw, measured, iterations: int = 100) -> tuple[float, float]:
+  """(scale, offset) minimizing the mean absolute relative error |offset + scale * raw - m| / m.
 
-  Relative, because the goal is a small error in percent across fast and slow architectures;
-  plain least squares lets the slowest samples decide and can worsen the fastest ones.
+  Relative, because the goal is a small error in percent across fast and slow architectures
+  (plain least squares lets the slowest samples decide); absolute, not squared, because that goal
+  is a mean absolute error and one measurement disturbed by the machine should not pull the fit.
+  Solved by iteratively reweighted least squares from the least-squares start.
   """
   raw, measured = np.asarray(raw, float), np.asarray(measured, float)
   A = np.stack([raw, np.ones(len(raw))], axis=1) / measured[:, None]
-  (scale, offset), *_ = np.linalg.lstsq(A, np.ones(len(raw)), rcond=None)
-  return float(scale), float(offset)
+  target = np.ones(len(raw))
+  coef, *_ = np.linalg.lstsq(A, target, rcond=None)
+  for _ in range(iterations):
+    weights = 1.0 / np.sqrt(np.maximum(np.abs(A @ coef - target), 1e-6))
+    new, *_ = np.linalg.lstsq(A * weights[:, None], target * weights, rcond=None)
+    if np.allclose(new, coef, rtol=1e-9, atol=1e-12):
+      break
+    coef = new
+  return float(coef[0]), float(coef[1])
+
+
+def leave_one_out(raw, measured) -> np.ndarray:
+  """Each sample predicted by the calibration fit on all the others: held-out errors from every
+  sample, instead of from a half that the fit never sees."""
+  raw, measured = np.asarray(raw, float), np.asarray(measured, float)
+  out = np.empty(len(raw))
+  for i in range(len(raw)):
+    keep = np.arange(len(raw)) != i
+    scale, offset = fit_calibration(raw[keep], measured[keep])
+    out[i] = offset + scale * raw[i]
+  return out
 
 
 def scatter_png(path: str, predicted, measured, title: str) -> None:
@@ -110,48 +135,66 @@ def measurer_for(meta, runs: int = 50, serial: str | None = None):
 
 def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measure,
                    log=print) -> dict:
-  """Predicted vs measured on random archs; with `fit`, calibrates on half, reports the other."""
+  """Predicted vs measured on random archs, measured in `rounds` interleaved rounds over all of
+  them (median of the round medians, like the table's entries); with `fit`, also fits and stores
+  the calibration when its leave-one-out error beats the plain sum's."""
   from proxyless_tf.latency.builder import space_from_metadata
   from proxyless_tf.latency.ops import arch_ops
   from proxyless_tf.latency.table import TableCostModel
   space = space_from_metadata(table.metadata)
   model = TableCostModel(table)
   precision = table.metadata.get("precision", "float")
+  if fit and samples < 4:
+    raise UserError(f"--fit needs --samples >= 4 (two constants, fit leave-one-out), got {samples}")
+  if rounds < 1:
+    raise UserError(f"--rounds must be >= 1, got {rounds}")
   archs = list(random_archs(space, samples, seed))
   for arch in archs:
     model.check_covers(arch_ops(arch))
   log(f"exporting {len(archs)} random {space.name} architectures ({precision})")
-  contents = [arch_tflite(a, precision) for a in archs]
-  measured = np.median(np.array([[measure(c) for c in contents] for _ in range(rounds)]), axis=0)
+  progress = Progress(len(archs), "export")
+  contents = []
+  for arch in archs:
+    contents.append(arch_tflite(arch, precision))
+    progress.update(1)
+  progress.close()
+  progress = Progress(len(archs) * rounds, f"measure ({rounds} rounds)")
+  per_round = []
+  for _ in range(rounds):
+    per_round.append([])
+    for content in contents:
+      per_round[-1].append(measure(content))
+      progress.update(1, last=f"{per_round[-1][-1]:.3f}ms")
+  progress.close()
+  measured = np.median(np.array(per_round), axis=0)
   raw = np.array([raw_sum(table, a) for a in archs])
   scale, offset = table.calibration
   predicted = offset + scale * raw
   log(f"{'sample':<10} {'predicted':>10} {'measured':>10} {'err %':>7}")
   for a, p, m in zip(archs, predicted, measured):
     log(f"{a.name:<10} {p:>10.4f} {m:>10.4f} {100 * (p - m) / m:>7.1f}")
-  report = {"all": metrics(predicted, measured), "mean_measured_ms": float(measured.mean())}
-  r = report["all"]
+  report = {"all": metrics(predicted, measured), "raw": metrics(raw, measured),
+            "mean_measured_ms": float(measured.mean())}
+  r, plain = report["all"], report["raw"]
   log(f"all {len(archs)}: MAE {r['mae_pct']:.2f}%  RMSE {r['rmse']:.4f} ms  rank corr "
       f"{r['rank_corr']:.3f}  bias {r['bias_pct']:+.1f}%  (calibration scale={scale:.4f} "
-      f"offset={offset:.4f})")
+      f"offset={offset:.4f}; plain sum of ops: MAE {plain['mae_pct']:.2f}%)")
   if fit:
-    half = len(archs) // 2
-    new_scale, new_offset = fit_calibration(raw[:half], measured[:half])
-    held = slice(half, None)
-    report["heldout_raw"] = metrics(raw[held], measured[held])
-    report["heldout_fit"] = metrics(new_offset + new_scale * raw[held], measured[held])
-    report["fit"] = {"scale": new_scale, "offset": new_offset}
-    plain, fitted = report["heldout_raw"], report["heldout_fit"]
-    log(f"fit on {half} samples: scale={new_scale:.4f} offset={new_offset:.4f} ms")
-    log(f"held-out {len(archs) - half}: sum of ops MAE {plain['mae_pct']:.2f}% RMSE "
-        f"{plain['rmse']:.4f} -> calibrated MAE {fitted['mae_pct']:.2f}% RMSE {fitted['rmse']:.4f} "
-        f"rank corr {fitted['rank_corr']:.3f}")
-    if fitted["mae_pct"] < plain["mae_pct"]:
-      table.metadata["calibration"] = {"scale": new_scale, "offset": new_offset,
-                                       "fit_samples": half, "heldout_mae_pct": fitted["mae_pct"]}
+    scale, offset = fit_calibration(raw, measured)
+    held = metrics(leave_one_out(raw, measured), measured)
+    report.update(loo_fit=held, fit={"scale": scale, "offset": offset})
+    log(f"fit on all {len(archs)} samples: scale={scale:.4f} offset={offset:.4f} ms")
+    log(f"leave-one-out: sum of ops MAE {plain['mae_pct']:.2f}% RMSE {plain['rmse']:.4f} -> "
+        f"calibrated MAE {held['mae_pct']:.2f}% RMSE {held['rmse']:.4f} "
+        f"rank corr {held['rank_corr']:.3f}")
+    if held["mae_pct"] < plain["mae_pct"]:
+      table.metadata["calibration"] = {"scale": scale, "offset": offset, "fit_samples": len(archs),
+                                       "fit_seed": seed, "loo_mae_pct": held["mae_pct"],
+                                       "date": time.strftime("%Y-%m-%d")}
       table.save()
-      predicted = new_offset + new_scale * raw
-      log(f"stored the calibration in {table.path}")
+      predicted = offset + scale * raw
+      log(f"stored the calibration in {table.path}; check it on other architectures with "
+          f"--seed={seed + 1} (no --fit)")
     else:
       table.metadata.pop("calibration", None)
       table.save()
