@@ -56,20 +56,29 @@ def main():
            "rounds of the per-round median of 30 runs. Fit run (seed 1): plain sum of the table's "
            "entries, and measured ~ offset + scale * sum fit to minimize the mean absolute % error, "
            "its error leave-one-out. Check run (seed 2): other architectures, measured after the "
-           "fit; the plain sum and the stored calibration on them.", "",
+           "fit; the plain sum and the stored calibration on them. Round spread = median over samples "
+           "of the relative deviation of their round medians (quiet host: < 0.5%; above "
+           "1.5% the run is flagged busy and nothing is fitted).", "",
            "| space | precision | ops | build s | mean measured ms | fit run: sum MAE % | "
            "fit run: calibrated MAE % (leave-one-out) | check run: sum MAE % | RMSE ms | "
-           "rank corr | check run: calibrated MAE % | RMSE ms | rank corr | scale, offset |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "rank corr | check run: calibrated MAE % | RMSE ms | rank corr | scale, offset | "
+           "round spread % (fit / check) |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
   for space_name, precision, ops, seconds, _, fitted, checked in rows:
-    f, c, cal = fitted["loo_fit"], checked["all"], checked["raw"]
-    stored = (f"{fitted['fit']['scale']:.3f}, {fitted['fit']['offset']:+.4f}"
-              if fitted["stored_calibration"] else "not stored (does not help)")
+    loo = f"{fitted['loo_fit']['mae_pct']:.2f}" if "loo_fit" in fitted else "-"
+    plain, calibrated = checked["raw"], checked["all"]
+    if fitted["busy"]:
+      stored = "not fitted (machine busy)"
+    elif fitted["stored_calibration"]:
+      stored = f"{fitted['fit']['scale']:.3f}, {fitted['fit']['offset']:+.4f}"
+    else:
+      stored = "not stored (does not help)"
     lines.append(f"| {space_name} | {precision} | {ops} | {seconds:.0f} | "
-                 f"{checked['mean_measured_ms']:.3f} | {fitted['raw']['mae_pct']:.2f} | "
-                 f"{f['mae_pct']:.2f} | {cal['mae_pct']:.2f} | {cal['rmse']:.4f} | "
-                 f"{cal['rank_corr']:.3f} | {c['mae_pct']:.2f} | {c['rmse']:.4f} | "
-                 f"{c['rank_corr']:.3f} | {stored} |")
+                 f"{checked['mean_measured_ms']:.3f} | {fitted['raw']['mae_pct']:.2f} | {loo} | "
+                 f"{plain['mae_pct']:.2f} | {plain['rmse']:.4f} | {plain['rank_corr']:.3f} | "
+                 f"{calibrated['mae_pct']:.2f} | {calibrated['rmse']:.4f} | "
+                 f"{calibrated['rank_corr']:.3f} | {stored} | {fitted['round_spread_pct']:.2f} / "
+                 f"{checked['round_spread_pct']:.2f} |")
   publish("latency_predictor", lines)
 
 

@@ -210,6 +210,25 @@ def test_validate_stores_a_calibration_only_when_it_helps(tmp_path):
   assert load_table(table.path).calibration == (1.0, 0.0)
 
 
+def test_validate_fits_nothing_to_measurements_of_a_busy_machine(tmp_path):
+  from proxyless_tf.latency.builder import space_metadata
+  from proxyless_tf.latency.validate import random_archs, raw_sum, round_spread_pct, validate_table
+  space = get_space("tiny")
+  table = _fake_table(space, str(tmp_path / "t.json"))
+  table.metadata.update(space_metadata(space))
+  table.metadata["calibration"] = {"scale": 1.1, "offset": 0.0}
+  table.save()
+  sums = [raw_sum(table, a) for a in random_archs(space, 6, seed=1)]
+  slow_spells = iter(np.random.default_rng(0).uniform(1.0, 1.4, size=18))
+  calls = iter(range(18))
+  busy = lambda content: 0.5 + sums[next(calls) % 6] * next(slow_spells)  # noqa: E731
+  report = validate_table(table, 6, 3, seed=1, fit=True, measure=busy, log=lambda *_: None)
+  assert report["busy"] and report["round_spread_pct"] > 1.5
+  assert load_table(table.path).calibration == pytest.approx((1.1, 0.0))  # left as it was
+  quiet = np.array([[1.0, 2.0], [1.002, 2.01], [0.998, 1.99]])
+  assert round_spread_pct(quiet) == pytest.approx(0.35, abs=0.1)
+
+
 class _CountingMeasurer:
   """Each call returns a distinct, known entry; fails on call number `stop_after`."""
 

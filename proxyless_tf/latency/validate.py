@@ -58,6 +58,21 @@ def spearman(a, b) -> float:
   return float(np.corrcoef(ra, rb)[0, 1])
 
 
+BUSY_SPREAD_PCT = 1.5
+
+
+def round_spread_pct(per_round) -> float:
+  """How much a sample's round medians disagree: the median over samples of their median absolute
+  deviation, relative. 0.2-0.5% on this host when it is quiet; a busy machine (another process,
+  another tenant of the VM) shows as several % and makes any error it reports noise. NaN with
+  fewer than 3 rounds."""
+  per_round = np.asarray(per_round, float)
+  if per_round.shape[0] < 3:
+    return float("nan")
+  center = np.median(per_round, axis=0)
+  return float(np.median(np.median(np.abs(per_round - center), axis=0) / center) * 100)
+
+
 def fit_calibration(raw, measured, iterations: int = 100) -> tuple[float, float]:
   """(scale, offset) minimizing the mean absolute relative error |offset + scale * raw - m| / m.
 
@@ -173,13 +188,23 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
   log(f"{'sample':<10} {'predicted':>10} {'measured':>10} {'err %':>7}")
   for a, p, m in zip(archs, predicted, measured):
     log(f"{a.name:<10} {p:>10.4f} {m:>10.4f} {100 * (p - m) / m:>7.1f}")
+  spread = round_spread_pct(per_round)
+  busy = spread > BUSY_SPREAD_PCT
   report = {"all": metrics(predicted, measured), "raw": metrics(raw, measured),
-            "mean_measured_ms": float(measured.mean())}
+            "mean_measured_ms": float(measured.mean()), "round_spread_pct": spread, "busy": busy}
   r, plain = report["all"], report["raw"]
   log(f"all {len(archs)}: MAE {r['mae_pct']:.2f}%  RMSE {r['rmse']:.4f} ms  rank corr "
       f"{r['rank_corr']:.3f}  bias {r['bias_pct']:+.1f}%  (calibration scale={scale:.4f} "
       f"offset={offset:.4f}; plain sum of ops: MAE {plain['mae_pct']:.2f}%)")
-  if fit:
+  log(f"round-to-round spread of the measurements: {spread:.2f}% (quiet machine: < 0.5%)")
+  if busy:
+    log(f"WARNING: the measurements disagree by {spread:.1f}% between rounds: the machine was busy "
+        "while measuring, so these errors are mostly noise. Rerun when it is quiet.")
+  if fit and busy:
+    log(f"no calibration fitted: fitting to noisy measurements would make {table.path} worse "
+        "(its calibration is left as it was)")
+    report["stored_calibration"] = "calibration" in table.metadata
+  elif fit:
     scale, offset = fit_calibration(raw, measured)
     held = metrics(leave_one_out(raw, measured), measured)
     report.update(loo_fit=held, fit={"scale": scale, "offset": offset})
