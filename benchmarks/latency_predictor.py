@@ -53,7 +53,7 @@ def main():
            f"{time.strftime('%Y-%m-%d')}, {cpu_model()}. Tables: every op in {rows[0][4]} "
            "interleaved rounds of 30 runs (median of the round medians). Random architectures of "
            f"each space, {args.samples} per run; measured = median over {args.rounds} interleaved "
-           "rounds of the per-round median of 30 runs. Fit run (seed 1): plain sum of the table's "
+           "rounds of the per-round median of 50 runs. Fit run (seed 1): plain sum of the table's "
            "entries, and measured ~ offset + scale * sum fit to minimize the mean absolute % error, "
            "its error leave-one-out. Check run (seed 2): other architectures, measured after the "
            "fit; the plain sum and the stored calibration on them. Round spread = median over samples "

@@ -3,6 +3,8 @@ the estimated phone table."""
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -288,3 +290,22 @@ def test_validation_measures_android_samples_through_adb(tmp_path, monkeypatch):
   assert measure(b"not really a model") == pytest.approx(expected)
   runs = [c for c in fake_adb.calls(adb_dir) if len(c) == 4 and "--graph=" in c[3]]
   assert len(runs) == 1 and "--num_threads=2 --num_runs=9" in runs[0][3]
+
+
+def test_validate_command_on_a_host_table(tmp_path):
+  from proxyless_tf.latency.builder import space_metadata
+  space = get_space("tiny")
+  path = str(tmp_path / "tiny.json")
+  table = _fake_table(space, path)
+  table.metadata.update(space_metadata(space))
+  table.save()
+  command = [sys.executable, "-m", "proxyless_tf.latency", "validate", f"--table={path}",
+             "--samples=4", "--rounds=3", "--runs=3", "--fit"]
+  done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert "leave-one-out: sum of ops MAE" in done.stdout and "round-to-round spread" in done.stdout
+  assert os.path.getsize(str(tmp_path / "tiny_validation.png")) > 1000
+  too_few = subprocess.run(command[:-3] + ["--samples=3", "--fit"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=600)
+  assert too_few.returncode != 0 and "--fit needs --samples >= 4" in too_few.stderr
+  assert "Traceback" not in too_few.stderr

@@ -18,7 +18,7 @@ flags.DEFINE_string("table", None, "Latency table to validate.")
 flags.DEFINE_integer("samples", 30, "Random architectures.")
 flags.DEFINE_integer("rounds", 5, "Interleaved measurement rounds over all samples (median of "
                      "the round medians): a slow spell of the machine then cannot decide a sample.")
-flags.DEFINE_integer("runs", 30, "Timed runs per sample and round.")
+flags.DEFINE_integer("runs", 50, "Timed runs per sample and round.")
 flags.DEFINE_integer("seed", 0, "Seed of the random architectures.")
 flags.DEFINE_bool("fit", False, "Fit scale/offset on the samples, report the leave-one-out error, "
                   "and store them in the table's metadata when they lower it.")
