@@ -37,8 +37,9 @@ flags.DEFINE_integer("runs", None, "Timed runs per op and round (default: 30 hos
 flags.DEFINE_string("out", None, "Table JSON to write (resumed if it exists).")
 
 
-def _or(value, default):
-  return default if value is None else value
+def _given(**flags_) -> dict:
+  """Only the flags the user set: the measurers' own defaults (host vs phone) hold otherwise."""
+  return {k: v for k, v in flags_.items() if v is not None}
 
 
 def main(argv):
@@ -52,13 +53,14 @@ def main(argv):
   if FLAGS.device == "host":
     if FLAGS.serial or FLAGS.use_gpu:
       raise UserError("--serial/--use_gpu need --device=android")
-    measurers = [HostMeasurer(FLAGS.num_threads, _or(FLAGS.warmup, 10), _or(FLAGS.runs, 30))]
+    measurers = [HostMeasurer(FLAGS.num_threads, **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))]
     metadata = host_metadata(FLAGS.num_threads, FLAGS.precision)
   else:
     delegate = "gpu" if FLAGS.use_gpu else ("xnnpack" if FLAGS.use_xnnpack else "none")
-    measurers = [AndroidMeasurer(s, FLAGS.num_threads, _or(FLAGS.warmup, 20), _or(FLAGS.runs, 100),
-                                 delegate,
-                                 FLAGS.benchmark_binary) for s in (FLAGS.serial or [None])]
+    measurers = [AndroidMeasurer(s, FLAGS.num_threads, delegate=delegate,
+                                 benchmark_binary=FLAGS.benchmark_binary,
+                                 **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))
+                 for s in (FLAGS.serial or [None])]
     first = measurers[0].adb
     metadata = {"device": f"android: {first.getprop('ro.product.model')}",
                 "cpu": first.getprop("ro.board.platform") or first.getprop("ro.hardware"),

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 from proxyless_tf.benchmark.host import BenchmarkResult
 from proxyless_tf.errors import UserError
@@ -130,7 +131,6 @@ def parse_benchmark_output(output: str, delegate: str = "none") -> dict:
 def benchmark_android_content(content: bytes, name: str = "model.tflite",
                               **kwargs) -> BenchmarkResult:
   """`benchmark_android` of a model held in memory (an op model, a validation sample)."""
-  import tempfile
   with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, name)
     with open(path, "wb") as f:

@@ -93,3 +93,13 @@ def set_bn_statistics(model: keras.Model, batch: np.ndarray) -> None:
   finally:
     for bn, momentum in zip(bns, saved):
       bn.momentum = momentum
+
+
+def convert_for_timing(model: keras.Model, precision: str, seed: int = 0) -> bytes:
+  """An untrained model converted the way a deployed one is (BN statistics from a random batch,
+  int8 calibrated on it): what latency tables and their validation time."""
+  batch = np.random.default_rng(seed).standard_normal(
+      (8, *model.input_shape[1:])).astype(np.float32)
+  set_bn_statistics(model, batch)
+  return convert_keras(model, precision,
+                       representative_from_batch(batch) if precision == "int8" else None)

@@ -17,7 +17,7 @@ import numpy as np
 from proxyless_tf.arch.config import Block
 from proxyless_tf.benchmark.host import benchmark_host
 from proxyless_tf.errors import UserError
-from proxyless_tf.export.tflite import convert_keras, representative_from_batch, set_bn_statistics
+from proxyless_tf.export.tflite import convert_for_timing
 from proxyless_tf.latency.ops import OpSpec
 from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
 from proxyless_tf.utils.progress import Progress
@@ -44,13 +44,8 @@ def op_model(op: OpSpec) -> keras.Model:
 
 
 def op_tflite(op: OpSpec, precision: str, seed: int = 0) -> bytes:
-  model = op_model(op)
-  batch = np.random.default_rng(seed).standard_normal(
-      (8, op.resolution, op.resolution, op.in_channels)).astype(np.float32)
-  set_bn_statistics(model, batch)
   with _CONVERT_LOCK:
-    return convert_keras(model, precision, representative_from_batch(batch)
-                         if precision == "int8" else None)
+    return convert_for_timing(op_model(op), precision, seed)
 
 
 def entry_from_summary(summary: dict) -> dict:

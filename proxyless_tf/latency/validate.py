@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from proxyless_tf.export.tflite import convert_keras, representative_from_batch, set_bn_statistics
+from proxyless_tf.export.tflite import convert_for_timing
 from proxyless_tf.latency.ops import arch_ops
 from proxyless_tf.errors import UserError
 from proxyless_tf.utils.progress import Progress
@@ -29,12 +29,7 @@ def random_archs(space, count: int, seed: int = 0):
 
 
 def arch_tflite(config, precision: str, seed: int = 0) -> bytes:
-  model = build_model(config)
-  batch = np.random.default_rng(seed).standard_normal(
-      (8, config.input_size, config.input_size, config.input_channels)).astype(np.float32)
-  set_bn_statistics(model, batch)
-  return convert_keras(model, precision, representative_from_batch(batch)
-                       if precision == "int8" else None)
+  return convert_for_timing(build_model(config), precision, seed)
 
 
 def raw_sum(table, config) -> float:
@@ -139,12 +134,11 @@ def measurer_for(meta, runs: int = 50, serial: str | None = None):
   if not str(meta.get("device", "")).startswith("host"):
     raise UserError(f"cannot measure on device {meta.get('device')!r}: validation needs the "
                     "table's device (host, or an android phone via adb)")
-  from proxyless_tf import litert
-  from proxyless_tf.benchmark.host import time_interpreter
+  from proxyless_tf.benchmark.host import benchmark_host
 
   def measure(content):
-    interp = litert.make_interpreter(model_content=content, num_threads=threads)
-    return float(np.median(time_interpreter(interp, warmup=10, runs=runs)))
+    return benchmark_host(model_content=content, num_threads=threads, warmup=10,
+                          runs=runs).summary["median_ms"]
   return measure
 
 
@@ -154,7 +148,6 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
   them (median of the round medians, like the table's entries); with `fit`, also fits and stores
   the calibration when its leave-one-out error beats the plain sum's."""
   from proxyless_tf.latency.builder import space_from_metadata
-  from proxyless_tf.latency.ops import arch_ops
   from proxyless_tf.latency.table import TableCostModel
   space = space_from_metadata(table.metadata)
   model = TableCostModel(table)
