@@ -36,6 +36,8 @@ if args[0] == "shell":
     command = " ".join(args[1:])
     if command.startswith("getprop"):
         print(cfg["props"].get(command.split()[1], "")); sys.exit(0)
+    if command.startswith("md5sum "):
+        print("0123456789abcdef0123456789abcdef  " + command.split()[1]); sys.exit(0)
     if command.startswith("ls "):
         target = command.split()[1]
         print(target if cfg.get("has_binary", True) else "ls: %s: No such file or directory" % target)

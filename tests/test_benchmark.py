@@ -119,7 +119,9 @@ def test_benchmark_tool_cli(small_tflite, adb_dir, tmp_path):
   assert proc.returncode == 0, proc.stderr
   assert "14.575" in proc.stdout
   assert json.load(open(out_json))["settings"]["runs"] == 7
-  assert any("--use_xnnpack=false" in " ".join(c) for c in fake_adb.calls(adb_dir))
+  # by default the phone runs what an app gets: XNNPACK on the CPU
+  assert any("--use_xnnpack=true" in " ".join(c) for c in fake_adb.calls(adb_dir))
+  assert not any("--use_xnnpack=false" in " ".join(c) for c in fake_adb.calls(adb_dir))
   proc = subprocess.run([sys.executable, "tools/benchmark.py", small_tflite, "--use_gpu"],
                         capture_output=True, text=True, cwd=ROOT)
   assert proc.returncode == 2 and proc.stderr.strip().startswith("error: --use_gpu")

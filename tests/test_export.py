@@ -46,6 +46,14 @@ def test_int8_model_has_int8_io(exported):
   assert interp.get_output_details()[0]["dtype"] == np.int8
 
 
+def test_exported_signature_has_batch_one(exported):
+  from proxyless_tf import litert
+  _, _, results, _ = exported
+  for r in results:
+    assert list(litert.make_interpreter(r.path).get_input_details()[0]["shape_signature"]) == \
+        [1, 32, 32, 1]
+
+
 def test_check_fails_on_mismatch(exported):
   _, model, results, inputs = exported
   float_path = [r for r in results if r.mode == "float"][0].path

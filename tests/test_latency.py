@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import fake_adb
 from proxyless_tf.errors import UserError
-from proxyless_tf.latency.builder import build_space_table, space_from_metadata
+from proxyless_tf.latency.builder import build_space_table, space_from_metadata, space_metadata
 from proxyless_tf.latency.cost_model import ExpectedCost
 from proxyless_tf.latency.estimate import (PIXEL1_CALIBRATION, arch_features, calibration_arch,
                                            fit_constants)
@@ -145,7 +145,87 @@ def test_android_build_over_two_phones_with_fake_adb(tmp_path, monkeypatch):
   runs = [c for c in fake_adb.calls(adb_dir) if len(c) == 4 and "--graph=" in c[3]]
   assert len(runs) == len(table.entries)
   assert {c[1] for c in runs} == {"PHONE_A", "PHONE_B"}  # the work was spread
-  assert all("--num_threads=4 --num_runs=7 --warmup_runs=2 --use_xnnpack=false" in c[3] for c in runs)
+  # by default a phone table measures what an app gets: XNNPACK on the CPU
+  assert all("--num_threads=4 --num_runs=7 --warmup_runs=2 --use_xnnpack=true" in c[3] for c in runs)
+
+
+def test_android_identity_records_phone_soc_os_and_binary(tmp_path, monkeypatch):
+  from proxyless_tf.benchmark.android import Adb
+  from proxyless_tf.latency.identity import android_identity, differences, fingerprint
+  adb_dir = str(tmp_path / "adb")
+  monkeypatch.setenv("PATH", adb_dir + os.pathsep + os.environ["PATH"])
+  fake_adb.install(adb_dir, os.path.join(HERE, "data", "benchmark_model_cpu.txt"),
+                   props={"ro.product.model": "Pixel", "ro.soc.model": "MSM8996",
+                          "ro.build.version.release": "10", "ro.product.cpu.abi": "arm64-v8a"})
+  ident = android_identity(Adb())
+  assert ident == {"model": "Pixel", "soc": "MSM8996", "android": "10", "abi": "arm64-v8a",
+                   "benchmark_model": "0123456789abcdef0123456789abcdef"}
+  updated = {**ident, "android": "11"}
+  assert differences(ident, updated) == ["android: '10' -> '11'"]
+  assert fingerprint(ident) != fingerprint(updated)
+
+
+CPUINFO_X86 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+stepping\t: 1
+flags\t\t: fpu sse4_1 avx f16c fma avx2 avx512f avx512bw avx512_vnni
+
+processor\t: 1
+vendor_id\t: AuthenticAMD
+"""
+CPUINFO_ARM = """processor\t: 0
+BogoMIPS\t: 50.00
+Features\t: fp asimd asimddp i8mm fphp asimdhp
+CPU implementer\t: 0x41
+CPU part\t: 0xd0c
+CPU variant\t: 0x3
+"""
+
+
+def test_host_identity_reads_what_decides_speed(tmp_path):
+  from proxyless_tf.latency.identity import fingerprint, host_identity
+  x86, arm = tmp_path / "x86", tmp_path / "arm"
+  x86.write_text(CPUINFO_X86)
+  arm.write_text(CPUINFO_ARM)
+  ident = host_identity(str(x86))
+  assert (ident["vendor"], ident["family"], ident["model"], ident["stepping"]) == \
+      ("AuthenticAMD", "25", "17", "1")
+  assert ident["isa"] == ["avx", "avx2", "avx512_vnni", "avx512bw", "avx512f", "f16c", "fma",
+                          "sse4_1"]
+  arm_ident = host_identity(str(arm))
+  assert (arm_ident["implementer"], arm_ident["part"]) == ("0x41", "0xd0c")
+  assert arm_ident["isa"] == ["asimd", "asimddp", "asimdhp", "fphp", "i8mm"]
+  # the marketing name is a label, not identity; the stepping is identity
+  assert fingerprint({**ident, "name": "other"}) == fingerprint(ident)
+  assert fingerprint({**ident, "stepping": "2"}) != fingerprint(ident)
+
+
+def test_a_host_table_from_another_machine_is_flagged(tmp_path):
+  from proxyless_tf.latency.builder import host_metadata
+  from proxyless_tf.latency.targets import cost_model_for_target
+  meta = host_metadata(1, "float")
+  table = LatencyTable({**meta, **space_metadata(get_space("tiny"))}, {}, str(tmp_path / "t.json"))
+  table.save()
+  logs = []
+  cost_model_for_target("cpu", table=table.path, log=logs.append)
+  assert not any("WARNING" in line for line in logs)  # measured here: no warning
+  table.metadata["identity"] = {**meta["identity"], "model": "1", "isa": ["avx2"]}
+  table.save()
+  logs = []
+  cost_model_for_target("cpu", table=table.path, log=logs.append)
+  warning = [line for line in logs if line.startswith("WARNING")]
+  assert len(warning) == 1 and "was not measured on this machine" in warning[0]
+  assert "model: '1' -> " in warning[0]
+  with pytest.raises(UserError, match="was not measured on this machine"):
+    cost_model_for_target("cpu", table=table.path, strict_identity=True, log=logs.append)
+  del table.metadata["identity"]
+  table.save()
+  logs = []
+  cost_model_for_target("cpu", table=table.path, log=logs.append)
+  assert any("records no device identity" in line for line in logs)
 
 
 def test_estimated_table_reproduces_its_calibration_points():

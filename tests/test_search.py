@@ -165,9 +165,11 @@ def test_bad_flags_are_one_line_errors(tmp_path, args, message):
 
 
 def test_cpu_target_measures_and_caches_a_host_table(tmp_path, synthetic_dataset, monkeypatch):
+  from proxyless_tf.latency import host_cache
   from proxyless_tf.latency.host_cache import cache_dir
   from proxyless_tf.latency.targets import cost_model_for_target
   monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+  monkeypatch.setattr(host_cache, "SELF_CHECK_SAMPLES", 4)
   logs = []
   model = cost_model_for_target("cpu", num_threads=1)
   model.log = logs.append
@@ -175,11 +177,21 @@ def test_cpu_target_measures_and_caches_a_host_table(tmp_path, synthetic_dataset
                   dataset=synthetic_dataset)
   assert any("building the latency table of this CPU" in line for line in logs)
   files = os.listdir(cache_dir())
-  assert len(files) == 1 and "-t1-float-tiny-16x1-c10" in files[0]
+  assert len(files) == 1 and "-t1-float-dw25-tiny-16x1-c10" in files[0]
+  # built with a self-check on whole networks, whose error the search printed once
+  check = json.load(open(os.path.join(cache_dir(), files[0])))["metadata"]["self_check"]
+  assert check["samples"] == 4 and check["raw_mae_pct"] >= 0
+  assert sum("checked on 4 random networks" in line for line in logs) == 1
   assert float(run.steps.expected_latency()) > 0
   again = cost_model_for_target("cpu", num_threads=1)
   again.log = logs.append
   again.prepare(run.space)  # cached: nothing left to measure
   assert any("reusing" in line for line in logs)
+  assert any("quick check of the cached table" in line for line in logs)
+  # another CPU identity (here: other ISA features) never reuses this table
+  from proxyless_tf.latency import identity
+  real = identity.host_identity()
+  monkeypatch.setattr(host_cache, "host_identity", lambda: {**real, "isa": ["sse4_1"]})
+  assert host_cache.cache_path(run.space, "float", 1) != os.path.join(cache_dir(), files[0])
   assert again.predict(run.space.derive([0, 0, 0])) == pytest.approx(model.predict(
       run.space.derive([0, 0, 0])))

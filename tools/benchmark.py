@@ -30,7 +30,8 @@ flags.DEFINE_bool("adb", False, "Run on an Android phone through adb and benchma
 flags.DEFINE_string("serial", None, "adb device serial (needed when several are attached).")
 flags.DEFINE_bool("use_gpu", False, "adb: GPU delegate (--use_gpu=true).")
 flags.DEFINE_bool("use_nnapi", False, "adb: NNAPI delegate (--use_nnapi=true).")
-flags.DEFINE_bool("use_xnnpack", False, "adb: XNNPACK explicitly (default: --use_xnnpack=false, plain CPU kernels).")
+flags.DEFINE_bool("use_xnnpack", True, "adb: XNNPACK on the CPU, what an app's LiteRT interpreter "
+                  "uses by default; --nouse_xnnpack runs TFLite's builtin CPU kernels.")
 flags.DEFINE_string("benchmark_binary", None, "adb: local benchmark_model binary to push first.")
 
 
@@ -39,12 +40,12 @@ def main(argv):
     raise UserError("usage: python tools/benchmark.py MODEL.tflite [--num_threads=N ...]")
   model = argv[1]
   if FLAGS.adb:
-    chosen = [name for name in ("gpu", "nnapi", "xnnpack") if FLAGS[f"use_{name}"].value]
+    chosen = [name for name in ("gpu", "nnapi") if FLAGS[f"use_{name}"].value]
     if len(chosen) > 1:
       raise UserError(f"pick at most one delegate, got {', '.join('--use_' + c for c in chosen)}")
+    delegate = chosen[0] if chosen else ("xnnpack" if FLAGS.use_xnnpack else "none")
     result = benchmark_android(model, serial=FLAGS.serial, num_threads=FLAGS.num_threads,
-                               warmup=FLAGS.warmup, runs=FLAGS.runs,
-                               delegate=chosen[0] if chosen else "none",
+                               warmup=FLAGS.warmup, runs=FLAGS.runs, delegate=delegate,
                                benchmark_binary=FLAGS.benchmark_binary)
   else:
     if FLAGS.use_gpu or FLAGS.use_nnapi or FLAGS.serial:

@@ -28,7 +28,14 @@ flags.DEFINE_multi_string("serial", None, "adb serial(s); several spread the ops
 flags.DEFINE_integer("num_threads", 1, "Threads.")
 flags.DEFINE_enum("precision", "float", ["float", "int8"], "Op models' precision.")
 flags.DEFINE_bool("use_gpu", False, "android: the GPU delegate.")
-flags.DEFINE_bool("use_xnnpack", False, "android: XNNPACK explicitly.")
+flags.DEFINE_bool("use_xnnpack", True, "android: XNNPACK on the CPU (what an app gets by default); "
+                  "--nouse_xnnpack measures TFLite's builtin CPU kernels.")
+flags.DEFINE_bool("split_large_depthwise", None, "Time the ops as the export ships them for "
+                  "XNNPACK: depthwise convs over 25 taps split into pieces (default: on, except "
+                  "with --use_gpu or --nouse_xnnpack, where the export should turn it off too).")
+flags.DEFINE_integer("self_check_samples", None, "After the ops, measure this many random "
+                     "architectures end to end, fit the calibration and store the checked error "
+                     "(default: 10 on host, 0 on android; 0: skip).")
 flags.DEFINE_string("benchmark_binary", None, "android: local benchmark_model to push first.")
 flags.DEFINE_integer("rounds", None, "Interleaved rounds over all ops; an op's entry is the "
                      "median of its rounds (default: 5 on host, 1 on android).")
@@ -47,30 +54,44 @@ def main(argv):
     raise UserError(f"unexpected arguments {argv[1:]}")
   if not FLAGS.out:
     raise UserError("--out=TABLE.json is required")
+  from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
   from proxyless_tf.latency.builder import build_space_table, host_metadata
+  from proxyless_tf.latency.identity import android_identity, fingerprint
   from proxyless_tf.latency.measure import AndroidMeasurer, HostMeasurer
   space = space_from_flags()
+  xnnpack = not FLAGS.use_gpu and (FLAGS.device == "host" or FLAGS.use_xnnpack)
+  split = FLAGS.split_large_depthwise if FLAGS.split_large_depthwise is not None else xnnpack
+  max_taps = XNNPACK_MAX_TAPS if split else None
   if FLAGS.device == "host":
     if FLAGS.serial or FLAGS.use_gpu:
       raise UserError("--serial/--use_gpu need --device=android")
-    measurers = [HostMeasurer(FLAGS.num_threads, **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))]
-    metadata = host_metadata(FLAGS.num_threads, FLAGS.precision)
+    measurers = [HostMeasurer(FLAGS.num_threads, max_depthwise_taps=max_taps,
+                              **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))]
+    metadata = host_metadata(FLAGS.num_threads, FLAGS.precision, max_taps)
   else:
     delegate = "gpu" if FLAGS.use_gpu else ("xnnpack" if FLAGS.use_xnnpack else "none")
     measurers = [AndroidMeasurer(s, FLAGS.num_threads, delegate=delegate,
                                  benchmark_binary=FLAGS.benchmark_binary,
+                                 max_depthwise_taps=max_taps,
                                  **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))
                  for s in (FLAGS.serial or [None])]
     first = measurers[0].adb
-    metadata = {"device": f"android: {first.getprop('ro.product.model')}",
-                "cpu": first.getprop("ro.board.platform") or first.getprop("ro.hardware"),
+    identity = android_identity(first)
+    metadata = {"device": f"android: {identity['model']}", "cpu": identity["soc"],
                 "runtime": "benchmark_model", "threads": FLAGS.num_threads, "delegate": delegate,
-                "precision": FLAGS.precision, "estimated": False,
+                "precision": FLAGS.precision, "depthwise_max_taps": max_taps,
+                "identity": identity, "fingerprint": fingerprint(identity), "estimated": False,
                 "serials": [m.adb.serial for m in measurers]}
+  samples = FLAGS.self_check_samples
+  if samples is None:
+    samples = 10 if FLAGS.device == "host" else 0
+  if samples < 0 or samples in (1, 2, 3):
+    raise UserError(f"--self_check_samples must be 0 (skip) or >= 4, got {samples}")
   table = build_space_table(space, FLAGS.out, measurers, FLAGS.precision, metadata,
-                            rounds=FLAGS.rounds)
+                            rounds=FLAGS.rounds, self_check_samples=samples)
   print(f"wrote {FLAGS.out}: {len(table.entries)} ops, built in "
-        f"{table.metadata['build_seconds']:.0f}s ({metadata['device']})")
+        f"{table.metadata['build_seconds']:.0f}s ({metadata['device']}, backend {metadata['delegate']}"
+        f"{', large depthwise convs split' if max_taps else ''})")
 
 
 if __name__ == "__main__":

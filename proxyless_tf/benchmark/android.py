@@ -20,7 +20,9 @@ from proxyless_tf.benchmark.host import BenchmarkResult
 from proxyless_tf.errors import UserError
 
 REMOTE_DIR = "/data/local/tmp"
-DELEGATES = ("none", "xnnpack", "gpu", "nnapi")
+# "xnnpack" is what an app's LiteRT interpreter uses on the CPU by default, so it is the default
+# here too; "none" runs TFLite's builtin CPU kernels (`--use_xnnpack=false`).
+DELEGATES = ("xnnpack", "none", "gpu", "nnapi")
 _NUM = r"([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
 _SUMMARY = re.compile(
     rf"Inference timings in us:\s*Init:\s*{_NUM},\s*First inference:\s*{_NUM},\s*"
@@ -139,7 +141,7 @@ def benchmark_android_content(content: bytes, name: str = "model.tflite",
 
 
 def benchmark_android(model_path: str, *, serial: str | None = None, num_threads: int = 1,
-                      warmup: int = 10, runs: int = 50, delegate: str = "none",
+                      warmup: int = 10, runs: int = 50, delegate: str = "xnnpack",
                       benchmark_binary: str | None = None, adb: Adb | None = None) -> BenchmarkResult:
   if not os.path.exists(model_path):
     raise UserError(f"model file {model_path} does not exist")

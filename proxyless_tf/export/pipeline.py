@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import keras
 import numpy as np
@@ -14,19 +15,30 @@ from proxyless_tf.utils.files import atomic_write_bytes
 
 def export_model(model: keras.Model, out_dir: str, modes, calibration: np.ndarray,
                  check_inputs: np.ndarray, min_quantized_agreement: float = 0.0,
+                 max_depthwise_taps: int | None = tflite.XNNPACK_MAX_TAPS, batch_size: int | None = 1,
                  log=print) -> list[verify.CheckResult]:
+  """SavedModel of `model` itself, and the .tflite files of its deployed form (large depthwise
+  convs split for XNNPACK unless `max_depthwise_taps` is None), each checked against `model`."""
   os.makedirs(out_dir, exist_ok=True)
   saved_model_dir = os.path.join(out_dir, "saved_model")
   log(f"writing SavedModel to {saved_model_dir}")
-  tflite.export_saved_model(model, saved_model_dir)
+  tflite.export_saved_model(model, saved_model_dir, batch_size)
   reference = model.predict(check_inputs, verbose=0, batch_size=64)
+  deployed = tflite.deploy_form(model, max_depthwise_taps)
+  if deployed is not model:
+    log(f"split the depthwise convs with more than {max_depthwise_taps} taps into pieces for "
+        "XNNPACK (same function; --nosplit_large_depthwise turns it off)")
   results = []
-  for mode in modes:
-    path = os.path.join(out_dir, f"{model.name}_{mode}.tflite")
-    log(f"converting {mode} -> {path}")
-    representative = tflite.representative_from_batch(calibration) if mode == "int8" else None
-    atomic_write_bytes(path, tflite.convert_saved_model(saved_model_dir, mode, representative))
-    results.append(verify.check(mode, path, reference, check_inputs, min_quantized_agreement))
+  with tempfile.TemporaryDirectory() as tmp:
+    if deployed is not model:
+      saved_model_dir = os.path.join(tmp, "deployed")
+      tflite.export_saved_model(deployed, saved_model_dir, batch_size)
+    for mode in modes:
+      path = os.path.join(out_dir, f"{model.name}_{mode}.tflite")
+      log(f"converting {mode} -> {path}")
+      representative = tflite.representative_from_batch(calibration) if mode == "int8" else None
+      atomic_write_bytes(path, tflite.convert_saved_model(saved_model_dir, mode, representative))
+      results.append(verify.check(mode, path, reference, check_inputs, min_quantized_agreement))
   return results
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from proxyless_tf.errors import UserError
+from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
 
 MODES = ("float", "dynamic", "int8")
 
@@ -58,9 +59,12 @@ def _quiet():
     yield
 
 
-def export_saved_model(model: keras.Model, path: str) -> None:
+def export_saved_model(model: keras.Model, path: str, batch_size: int | None = 1) -> None:
+  """`batch_size` fixes the signature's batch dimension (None: dynamic). A phone app feeds one
+  image; a fixed batch lets the converter and the runtime plan every tensor ahead."""
+  signature = [tf.TensorSpec((batch_size, *model.input_shape[1:]), tf.float32, name="image")]
   with _quiet():
-    model.export(path, format="tf_saved_model", verbose=False)
+    model.export(path, format="tf_saved_model", verbose=False, input_signature=signature)
 
 
 def convert_saved_model(saved_model_dir: str, mode: str, representative=None) -> bytes:
@@ -95,11 +99,22 @@ def set_bn_statistics(model: keras.Model, batch: np.ndarray) -> None:
       bn.momentum = momentum
 
 
-def convert_for_timing(model: keras.Model, precision: str, seed: int = 0) -> bytes:
+def deploy_form(model: keras.Model, max_depthwise_taps: int | None) -> keras.Model:
+  """What is converted: `model`, with large depthwise convs split for XNNPACK unless
+  `max_depthwise_taps` is None (see `depthwise_split`)."""
+  if max_depthwise_taps is None:
+    return model
+  from proxyless_tf.export.depthwise_split import split_large_depthwise
+  return split_large_depthwise(model, max_depthwise_taps)
+
+
+def convert_for_timing(model: keras.Model, precision: str, seed: int = 0,
+                       max_depthwise_taps: int | None = XNNPACK_MAX_TAPS) -> bytes:
   """An untrained model converted the way a deployed one is (BN statistics from a random batch,
-  int8 calibrated on it): what latency tables and their validation time."""
+  int8 calibrated on it, the same XNNPACK rewrite): what latency tables and their validation
+  time."""
   batch = np.random.default_rng(seed).standard_normal(
       (8, *model.input_shape[1:])).astype(np.float32)
   set_bn_statistics(model, batch)
-  return convert_keras(model, precision,
+  return convert_keras(deploy_form(model, max_depthwise_taps), precision,
                        representative_from_batch(batch) if precision == "int8" else None)

@@ -8,12 +8,14 @@ import time
 
 from proxyless_tf.benchmark.host import cpu_model
 from proxyless_tf.errors import UserError
+from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
+from proxyless_tf.latency.identity import fingerprint, host_identity
 from proxyless_tf.latency.measure import build_table
 from proxyless_tf.latency.ops import all_space_ops
 from proxyless_tf.latency.table import LatencyTable, load_table
 
 # Metadata that must match for a build to resume an existing file.
-IDENTITY = ("device", "threads", "delegate", "precision")
+IDENTITY = ("device", "threads", "delegate", "precision", "depthwise_max_taps")
 
 
 _SPACE_FIELDS = ("input_size", "input_channels", "num_classes", "stem_filters",
@@ -37,15 +39,55 @@ def space_from_metadata(metadata: dict):
   return dataclasses.replace(get_space(metadata["space"]), **changes)
 
 
-def host_metadata(num_threads: int, precision: str) -> dict:
+def host_metadata(num_threads: int, precision: str,
+                  max_depthwise_taps: int | None = XNNPACK_MAX_TAPS) -> dict:
   from proxyless_tf import litert
+  identity = host_identity()
   return {"device": f"host: {cpu_model()}", "cpu": cpu_model(), "runtime": litert.runtime_version(),
           "threads": num_threads, "delegate": "xnnpack (default)", "precision": precision,
-          "estimated": False}
+          "depthwise_max_taps": max_depthwise_taps, "identity": identity,
+          "fingerprint": fingerprint(identity), "estimated": False}
+
+
+def self_check(table: LatencyTable, samples: int, rounds: int = 3, seed: int = 1000,
+               log=print) -> dict:
+  """Measures `samples` random architectures of the table's space end to end on its device,
+  fits the calibration (stored when it helps) and records the errors in the table: the plain sum
+  of ops and the calibrated prediction, leave-one-out (each network predicted by a fit on the
+  others). What a user of the table later reads as its checked error."""
+  from proxyless_tf.latency.validate import measurer_for, validate_table
+  log(f"self-check: {samples} random architectures measured end to end ({rounds} rounds)")
+  report = validate_table(table, samples, rounds, seed, fit=True,
+                          measure=measurer_for(table.metadata), log=lambda *_: None)
+  check = {"samples": samples, "rounds": rounds, "seed": seed,
+           "raw_mae_pct": round(report["raw"]["mae_pct"], 3),
+           "calibrated_loo_mae_pct": round(report.get("loo_fit", report["raw"])["mae_pct"], 3),
+           "round_spread_pct": round(report["round_spread_pct"], 3), "busy": report["busy"],
+           "date": time.strftime("%Y-%m-%d %H:%M")}
+  table.metadata["self_check"] = check
+  table.save()
+  log(checked_error_line(table))
+  return check
+
+
+def checked_error_line(table: LatencyTable) -> str:
+  """One line: how well the table predicted whole networks when it was checked."""
+  check = table.metadata.get("self_check")
+  if not check:
+    return (f"latency table {table.path}: never checked against whole networks (check it with "
+            f"`python -m proxyless_tf.latency validate --table={table.path} --fit`)")
+  calibrated = "calibrated" if "calibration" in table.metadata else "uncalibrated (no gain)"
+  line = (f"latency table {os.path.basename(table.path or '?')}: checked on {check['samples']} "
+          f"random networks on {check['date']}: sum of ops {check['raw_mae_pct']:.1f}% mean "
+          f"abs error, {calibrated} {check['calibrated_loo_mae_pct']:.1f}% (held out)")
+  if check.get("busy"):
+    line += " - the machine was busy while checking; these errors are noisy"
+  return line
 
 
 def build_space_table(space, out: str, measurers, precision: str, metadata: dict,
-                      log=print, rounds: int | None = None) -> LatencyTable:
+                      log=print, rounds: int | None = None,
+                      self_check_samples: int = 0) -> LatencyTable:
   if os.path.exists(out):
     table = load_table(out)
     clash = [k for k in IDENTITY if k in table.metadata and table.metadata.get(k) != metadata.get(k)]
@@ -66,5 +108,7 @@ def build_space_table(space, out: str, measurers, precision: str, metadata: dict
   elapsed = time.monotonic() - start  # summed over resumed builds
   table.metadata["build_seconds"] = round(table.metadata.get("build_seconds", 0.0) + elapsed, 1)
   table.save()
+  if self_check_samples and "self_check" not in table.metadata:
+    self_check(table, self_check_samples, log=log)
   return table
 

@@ -1,4 +1,10 @@
-"""`--target=cpu` without a table: measure this machine once, cache per CPU model and threads."""
+"""`--target=cpu` without a table: measure this machine once, cache per device identity.
+
+The cache key is the device's fingerprint (CPU family/model/stepping, ISA features, CPUs,
+runtime; `identity.py`), not its name: hosts that call themselves alike differ by 15-27%. A new
+table checks itself on whole networks when it is built (and stores its calibration); a reused
+one is re-checked on a few networks each time, and says when it no longer holds.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,14 @@ import os
 import re
 
 from proxyless_tf.benchmark.host import cpu_model
+from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
 from proxyless_tf.latency.cost_model import CostModel
+from proxyless_tf.latency.identity import fingerprint, host_identity
+
+SELF_CHECK_SAMPLES = 10
+QUICK_CHECK_SAMPLES = 3
+# A reused table whose quick check misses by more than this no longer describes the machine.
+STALE_MAE_PCT = 5.0
 
 
 def cache_dir() -> str:
@@ -14,11 +27,34 @@ def cache_dir() -> str:
   return os.path.join(base, "proxyless_tf", "latency")
 
 
-def cache_path(space, precision: str, num_threads: int) -> str:
+def cache_path(space, precision: str, num_threads: int,
+               max_depthwise_taps: int | None = XNNPACK_MAX_TAPS) -> str:
   cpu = re.sub(r"[^A-Za-z0-9]+", "_", cpu_model()).strip("_").lower() or "cpu"
-  name = (f"{cpu}-t{num_threads}-{precision}-{space.name}-{space.input_size}x{space.input_channels}"
-          f"-c{space.num_classes}.json")
+  split = f"-dw{max_depthwise_taps}" if max_depthwise_taps else "-dwfull"
+  name = (f"{cpu}-{fingerprint(host_identity())}-t{num_threads}-{precision}{split}-{space.name}-"
+          f"{space.input_size}x{space.input_channels}-c{space.num_classes}.json")
   return os.path.join(cache_dir(), name)
+
+
+def quick_check(table, samples: int = QUICK_CHECK_SAMPLES, rounds: int = 3, log=print) -> dict:
+  """A few random networks measured now against the table's prediction (seconds)."""
+  import time
+  from proxyless_tf.latency.validate import measurer_for, validate_table
+  seed = int(time.time()) % 100_000  # new networks each time: the table is never graded on its own
+  report = validate_table(table, samples, rounds, seed, fit=False,
+                          measure=measurer_for(table.metadata), log=lambda *_: None)
+  mae = report["all"]["mae_pct"]
+  table.metadata["last_check"] = {"samples": samples, "seed": seed, "mae_pct": round(mae, 3),
+                                  "busy": report["busy"], "date": time.strftime("%Y-%m-%d %H:%M")}
+  table.save()
+  if mae > STALE_MAE_PCT and not report["busy"]:
+    log(f"WARNING: the cached latency table no longer holds on this machine: {mae:.1f}% mean abs "
+        f"error on {samples} networks measured now (bound {STALE_MAE_PCT:g}%). Rebuild it with "
+        "--rebuild_latency_table")
+  else:
+    log(f"quick check of the cached table: {mae:.1f}% mean abs error on {samples} networks "
+        "measured now" + (" (machine busy: noisy)" if report["busy"] else ""))
+  return report
 
 
 class HostCachedCostModel(CostModel):
@@ -26,21 +62,34 @@ class HostCachedCostModel(CostModel):
 
   unit = "ms"
 
-  def __init__(self, precision: str = "float", num_threads: int = 1, log=print):
+  def __init__(self, precision: str = "float", num_threads: int = 1, log=print,
+               max_depthwise_taps: int | None = XNNPACK_MAX_TAPS, rebuild: bool = False,
+               check: bool = True):
     self.precision, self.num_threads, self.log = precision, num_threads, log
+    self.max_depthwise_taps, self.rebuild, self.check = max_depthwise_taps, rebuild, check
     self.name = "host table"
     self._table_model = None
 
   def prepare(self, space) -> None:
-    from proxyless_tf.latency.builder import build_space_table, host_metadata
+    from proxyless_tf.latency.builder import build_space_table, checked_error_line, host_metadata
     from proxyless_tf.latency.measure import HostMeasurer
     from proxyless_tf.latency.table import TableCostModel
-    path = cache_path(space, self.precision, self.num_threads)
-    verb = "reusing" if os.path.exists(path) else "building"
-    self.log(f"--target=cpu: {verb} the latency table of this CPU at {path} (once per CPU model, "
-             "threads and space; later searches reuse it)")
-    table = build_space_table(space, path, [HostMeasurer(self.num_threads)], self.precision,
-                              host_metadata(self.num_threads, self.precision), log=self.log)
+    path = cache_path(space, self.precision, self.num_threads, self.max_depthwise_taps)
+    if self.rebuild and os.path.exists(path):
+      os.remove(path)
+      self.log(f"--rebuild_latency_table: removed {path}")
+    reused = os.path.exists(path)
+    self.log(f"--target=cpu: {'reusing' if reused else 'building'} the latency table of this CPU at "
+             f"{path} (once per CPU identity, threads and space; later searches reuse it)")
+    table = build_space_table(space, path, [HostMeasurer(self.num_threads,
+                                                         max_depthwise_taps=self.max_depthwise_taps)],
+                              self.precision, host_metadata(self.num_threads, self.precision,
+                                                            self.max_depthwise_taps),
+                              log=self.log, self_check_samples=SELF_CHECK_SAMPLES if self.check else 0)
+    if reused:
+      self.log(checked_error_line(table))
+      if self.check:
+        quick_check(table, log=self.log)
     self._table_model = TableCostModel(table)
     self.scale, self.offset, self.name = (self._table_model.scale, self._table_model.offset,
                                           self._table_model.name)

@@ -17,7 +17,7 @@ import numpy as np
 from proxyless_tf.arch.config import Block
 from proxyless_tf.benchmark.host import benchmark_host
 from proxyless_tf.errors import UserError
-from proxyless_tf.export.tflite import convert_for_timing
+from proxyless_tf.export.tflite import XNNPACK_MAX_TAPS, convert_for_timing
 from proxyless_tf.latency.ops import OpSpec
 from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
 from proxyless_tf.utils.progress import Progress
@@ -43,9 +43,11 @@ def op_model(op: OpSpec) -> keras.Model:
   return keras.Model(inputs, x)
 
 
-def op_tflite(op: OpSpec, precision: str, seed: int = 0) -> bytes:
+def op_tflite(op: OpSpec, precision: str, seed: int = 0,
+              max_depthwise_taps: int | None = XNNPACK_MAX_TAPS) -> bytes:
+  """The op as it ships: through the export's XNNPACK rewrite unless `max_depthwise_taps` is None."""
   with _CONVERT_LOCK:
-    return convert_for_timing(op_model(op), precision, seed)
+    return convert_for_timing(op_model(op), precision, seed, max_depthwise_taps)
 
 
 def entry_from_summary(summary: dict) -> dict:
@@ -67,13 +69,14 @@ def merge_rounds(rounds: list[dict]) -> dict:
 class _ModelCache:
   """Op models converted once, kept for the later rounds (conversion costs more than timing)."""
 
-  def __init__(self):
+  def __init__(self, max_depthwise_taps: int | None = XNNPACK_MAX_TAPS):
     self._models = {}
+    self.max_depthwise_taps = max_depthwise_taps
 
   def model(self, op: OpSpec, precision: str) -> bytes:
     key = (op.key, precision)
     if key not in self._models:
-      self._models[key] = op_tflite(op, precision)
+      self._models[key] = op_tflite(op, precision, max_depthwise_taps=self.max_depthwise_taps)
     return self._models[key]
 
 
@@ -82,8 +85,9 @@ class HostMeasurer(_ModelCache):
 
   default_rounds = 5
 
-  def __init__(self, num_threads: int = 1, warmup: int = 10, runs: int = 30):
-    super().__init__()
+  def __init__(self, num_threads: int = 1, warmup: int = 10, runs: int = 30,
+               max_depthwise_taps: int | None = XNNPACK_MAX_TAPS):
+    super().__init__(max_depthwise_taps)
     self.num_threads, self.warmup, self.runs = num_threads, warmup, runs
     self.name = "host"
 
@@ -99,8 +103,9 @@ class AndroidMeasurer(_ModelCache):
   default_rounds = 1  # each round is another push and process start per op
 
   def __init__(self, serial: str | None, num_threads: int = 1, warmup: int = 20, runs: int = 100,
-               delegate: str = "none", benchmark_binary: str | None = None):
-    super().__init__()
+               delegate: str = "xnnpack", benchmark_binary: str | None = None,
+               max_depthwise_taps: int | None = XNNPACK_MAX_TAPS):
+    super().__init__(max_depthwise_taps)
     from proxyless_tf.benchmark.android import Adb
     self.adb = Adb(serial)
     self.name = f"android:{self.adb.serial}"

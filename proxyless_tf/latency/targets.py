@@ -5,20 +5,27 @@ from __future__ import annotations
 import os
 
 from proxyless_tf.errors import UserError
+from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
 from proxyless_tf.latency.cost_model import FlopsCostModel
 from proxyless_tf.utils.files import REPO_ROOT
 
 
 def cost_model_for_target(target: str, table: str | None = None, precision: str = "float",
-                          num_threads: int = 1):
+                          num_threads: int = 1, max_depthwise_taps: int | None = XNNPACK_MAX_TAPS,
+                          rebuild_table: bool = False, strict_identity: bool = False, log=print):
+  """`log` gets the table's checked error and, for a host table measured on another machine, a
+  warning (an error with `strict_identity`)."""
   if target == "none":
     return None
   if target == "flops":
     return FlopsCostModel()
+  from proxyless_tf.latency.builder import checked_error_line
+  from proxyless_tf.latency.identity import check_host_table
   from proxyless_tf.latency.table import TableCostModel, load_table
   if target == "cpu" and not table:
     from proxyless_tf.latency.host_cache import HostCachedCostModel
-    return HostCachedCostModel(precision, num_threads)
+    return HostCachedCostModel(precision, num_threads, log=log,
+                               max_depthwise_taps=max_depthwise_taps, rebuild=rebuild_table)
   if not table:
     how = ("python tools/build_latency_table.py --device=android --use_gpu --space=SPACE "
            "--out=TABLE.json" if target == "gpu" else
@@ -30,4 +37,9 @@ def cost_model_for_target(target: str, table: str | None = None, precision: str 
     table = shipped if os.path.exists(shipped) else table
   if not os.path.exists(table):
     raise UserError(f"--latency_table {table} does not exist")
-  return TableCostModel(load_table(table))
+  loaded = load_table(table)
+  if target == "cpu":
+    check_host_table(loaded, strict=strict_identity, log=log)
+  if not loaded.metadata.get("estimated"):
+    log(checked_error_line(loaded))
+  return TableCostModel(loaded)

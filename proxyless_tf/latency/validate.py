@@ -28,8 +28,9 @@ def random_archs(space, count: int, seed: int = 0):
     yield space.derive(choices, name=f"sample_{i}")
 
 
-def arch_tflite(config, precision: str, seed: int = 0) -> bytes:
-  return convert_for_timing(build_model(config), precision, seed)
+def arch_tflite(config, precision: str, seed: int = 0,
+                max_depthwise_taps: int | None = None) -> bytes:
+  return convert_for_timing(build_model(config), precision, seed, max_depthwise_taps)
 
 
 def raw_sum(table, config) -> float:
@@ -128,7 +129,7 @@ def measurer_for(meta, runs: int = 50, serial: str | None = None):
 
     def measure(content):
       s = benchmark_android_content(content, "sample.tflite", num_threads=threads, runs=runs,
-                                    adb=adb, delegate=meta.get("delegate", "none")).summary
+                                    adb=adb, delegate=meta.get("delegate", "xnnpack")).summary
       return s["median_ms"] if s.get("median_ms") is not None else s["mean_ms"]
     return measure
   if not str(meta.get("device", "")).startswith("host"):
@@ -163,7 +164,10 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
   progress = Progress(len(archs), "export")
   contents = []
   for arch in archs:
-    contents.append(arch_tflite(arch, precision))
+    # the networks are exported the way the table's ops were (tables from before the XNNPACK
+    # rewrite record no `depthwise_max_taps`: their ops were not split)
+    contents.append(arch_tflite(arch, precision,
+                                max_depthwise_taps=table.metadata.get("depthwise_max_taps")))
     progress.update(1)
   progress.close()
   progress = Progress(len(archs) * rounds, f"measure ({rounds} rounds)")

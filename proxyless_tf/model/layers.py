@@ -69,7 +69,7 @@ class MBConv(keras.layers.Layer):
 
   def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, expand_ratio: int = 6,
                residual: bool | None = None, bn_momentum: float = 0.9, bn_epsilon: float = 1e-3,
-               **kwargs):
+               depthwise_max_taps: int | None = None, **kwargs):
     super().__init__(**kwargs)
     self.filters = filters
     self.kernel_size = kernel_size
@@ -78,6 +78,13 @@ class MBConv(keras.layers.Layer):
     self.residual = residual
     self.bn_momentum = bn_momentum
     self.bn_epsilon = bn_epsilon
+    # Deployment form (see `proxyless_tf.export.depthwise_split`): a depthwise conv with more
+    # taps than this runs as row pieces of at most this many taps, with its BN folded in.
+    self.depthwise_max_taps = depthwise_max_taps
+
+  @property
+  def split_depthwise(self) -> bool:
+    return bool(self.depthwise_max_taps) and self.kernel_size ** 2 > self.depthwise_max_taps
 
   def build(self, input_shape):
     in_channels = int(input_shape[-1])
@@ -94,13 +101,19 @@ class MBConv(keras.layers.Layer):
       self.expand_conv.build(shape)
       shape = self.expand_conv.compute_output_shape(shape)
       self.expand_bn.build(shape)
-    self.depthwise = keras.layers.DepthwiseConv2D(
-        self.kernel_size, strides=self.strides, padding="same", use_bias=False, name="depthwise",
-        depthwise_initializer=conv_initializer(self.kernel_size, mid))
-    self.depthwise_bn = keras.layers.BatchNormalization(name="depthwise_bn", **bn)
+    if self.split_depthwise:
+      self.depthwise = SplitDepthwiseConv2D(self.kernel_size, self.strides,
+                                            self.depthwise_max_taps, name="depthwise")
+      self.depthwise_bn = None  # folded into the pieces' bias
+    else:
+      self.depthwise = keras.layers.DepthwiseConv2D(
+          self.kernel_size, strides=self.strides, padding="same", use_bias=False,
+          name="depthwise", depthwise_initializer=conv_initializer(self.kernel_size, mid))
+      self.depthwise_bn = keras.layers.BatchNormalization(name="depthwise_bn", **bn)
     self.depthwise.build(shape)
     shape = self.depthwise.compute_output_shape(shape)
-    self.depthwise_bn.build(shape)
+    if self.depthwise_bn is not None:
+      self.depthwise_bn.build(shape)
     self.project = keras.layers.Conv2D(self.filters, 1, use_bias=False, name="project",
                                        kernel_initializer=conv_initializer(1, self.filters))
     self.project_bn = keras.layers.BatchNormalization(name="project_bn", **bn)
@@ -112,7 +125,10 @@ class MBConv(keras.layers.Layer):
     x = inputs
     if self.expand_conv is not None:
       x = keras.ops.relu6(self.expand_bn(self.expand_conv(x), training=training))
-    x = keras.ops.relu6(self.depthwise_bn(self.depthwise(x), training=training))
+    x = self.depthwise(x)
+    if self.depthwise_bn is not None:
+      x = self.depthwise_bn(x, training=training)
+    x = keras.ops.relu6(x)
     x = self.project_bn(self.project(x), training=training)
     if self.use_residual:
       x = x + inputs
@@ -126,7 +142,66 @@ class MBConv(keras.layers.Layer):
     return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
             "strides": self.strides, "expand_ratio": self.expand_ratio,
             "residual": self.residual, "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon}
+            "bn_epsilon": self.bn_epsilon, "depthwise_max_taps": self.depthwise_max_taps}
+
+
+def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
+  """(before, after) zero padding of TensorFlow's `padding="same"` along one axis."""
+  out = -(-size // stride)
+  total = max((out - 1) * stride + kernel_size - size, 0)
+  return total // 2, total - total // 2
+
+
+def row_pieces(kernel_size: int, max_taps: int) -> list[tuple[int, int]]:
+  """(first row, rows) of each piece: as many full kernel rows per piece as `max_taps` allows
+  (7x7 in 25 taps: 3 + 3 + 1 rows)."""
+  rows = max(1, max_taps // kernel_size)
+  return [(r, min(rows, kernel_size - r)) for r in range(0, kernel_size, rows)]
+
+
+@keras.saving.register_keras_serializable(package="proxyless_tf")
+class SplitDepthwiseConv2D(keras.layers.Layer):
+  """A k x k depthwise conv ("same" padding, with bias) computed as the sum of depthwise convs
+  over groups of its kernel rows, each reading the padded input shifted by its first row.
+
+  Same function as the whole conv. Why: XNNPACK runs a depthwise conv in one pass only when its
+  kh*kw taps fit its largest microkernel tile (25); a 7x7 kernel (49 taps) falls back to a much
+  slower path (measured ~6x slower at 56x56x96 than the 3x7 + 3x7 + 1x7 pieces). Inference only:
+  the deployed form of an `MBConv` whose BN is folded into `kernel` and `bias`.
+  """
+
+  def __init__(self, kernel_size: int, strides: int = 1, max_taps: int = 25, **kwargs):
+    super().__init__(**kwargs)
+    self.kernel_size, self.strides, self.max_taps = kernel_size, strides, max_taps
+
+  def build(self, input_shape):
+    channels = int(input_shape[-1])
+    self.kernel = self.add_weight(name="kernel", shape=(self.kernel_size, self.kernel_size,
+                                                       channels, 1), initializer="zeros")
+    self.bias = self.add_weight(name="bias", shape=(channels,), initializer="zeros")
+    self.built = True
+
+  def call(self, inputs):
+    k, s = self.kernel_size, self.strides
+    height, width = int(inputs.shape[1]), int(inputs.shape[2])
+    top, bottom = same_padding(height, k, s)
+    x = keras.ops.pad(inputs, [[0, 0], [top, bottom], [*same_padding(width, k, s)], [0, 0]])
+    out_rows = -(-height // s)
+    y = None
+    for first, rows in row_pieces(k, self.max_taps):
+      piece = keras.ops.depthwise_conv(x[:, first:first + (out_rows - 1) * s + rows],
+                                       self.kernel[first:first + rows], strides=s,
+                                       padding="valid")
+      y = piece if y is None else y + piece
+    return y + self.bias
+
+  def compute_output_shape(self, input_shape):
+    size = [None if d is None else -(-d // self.strides) for d in input_shape[1:3]]
+    return (input_shape[0], *size, input_shape[-1])
+
+  def get_config(self):
+    return {**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides,
+            "max_taps": self.max_taps}
 
 
 @keras.saving.register_keras_serializable(package="proxyless_tf")

@@ -27,6 +27,12 @@ flags.DEFINE_bool("resume", False, "Continue the search in --out from its last c
 flags.DEFINE_string("latency_table", None, "Latency table JSON/YAML (mobile/cpu/gpu targets).")
 flags.DEFINE_enum("precision", "float", ["float", "int8"], "Deployment precision the table measures.")
 flags.DEFINE_integer("num_threads", 1, "Threads of the latency measurements (cpu target).")
+flags.DEFINE_bool("rebuild_latency_table", False, "cpu target: measure this machine's table anew "
+                  "(after a quick check said the cached one no longer holds).")
+flags.DEFINE_bool("strict_table_identity", False, "cpu target: a --latency_table measured on "
+                  "another machine is an error instead of a warning.")
+flags.DEFINE_bool("split_large_depthwise", True, "Price ops as the export ships them for XNNPACK "
+                  "(depthwise convs over 25 taps split into pieces); cpu target without a table.")
 flags.DEFINE_enum("space", _D.space, ["proxyless", "small", "tiny"], "Search space preset.")
 flags.DEFINE_float("width_mult", _D.width_mult, "Width multiplier of the search space.")
 flags.DEFINE_string("dataset", _D.dataset, "fashion_mnist_local, folder:PATH, tfrecord:PREFIX, "
@@ -99,8 +105,12 @@ def main(argv):
   from proxyless_tf.latency.targets import cost_model_for_target
   config = search_config_from_flags()
   config.validate()
-  cost_model = cost_model_for_target(FLAGS.target, table=FLAGS.latency_table,
-                                     precision=FLAGS.precision, num_threads=FLAGS.num_threads)
+  from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
+  cost_model = cost_model_for_target(
+      FLAGS.target, table=FLAGS.latency_table, precision=FLAGS.precision,
+      num_threads=FLAGS.num_threads,
+      max_depthwise_taps=XNNPACK_MAX_TAPS if FLAGS.split_large_depthwise else None,
+      rebuild_table=FLAGS.rebuild_latency_table, strict_identity=FLAGS.strict_table_identity)
   if cost_model is not None and cost_model.notice:
     print(f"notice: {cost_model.notice}")
   SearchRun(config, cost_model).run(resume=FLAGS.resume)

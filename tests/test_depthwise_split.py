@@ -1,0 +1,97 @@
+"""The XNNPACK rewrite: large depthwise convs as <= 25-tap pieces compute the same function."""
+
+import numpy as np
+import pytest
+
+from proxyless_tf import litert
+from proxyless_tf.export import tflite
+from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS, split_large_depthwise
+from proxyless_tf.model import build_model
+from proxyless_tf.model.layers import SplitDepthwiseConv2D, row_pieces
+
+
+@pytest.mark.parametrize("kernel,stride,size", [(7, 1, 14), (7, 2, 14), (7, 2, 15), (6, 1, 12),
+                                                (6, 2, 13), (9, 1, 11), (9, 2, 16), (5, 2, 10)])
+def test_split_depthwise_equals_depthwise_conv(kernel, stride, size):
+  import keras
+  rng = np.random.default_rng(kernel * 100 + stride * 10 + size)
+  x = rng.standard_normal((2, size, size, 5)).astype(np.float32)
+  whole = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=True)
+  expected = whole(x)
+  whole.set_weights([rng.standard_normal(w.shape).astype(np.float32)
+                     for w in whole.get_weights()])
+  expected = whole(x).numpy()
+  split = SplitDepthwiseConv2D(kernel, stride, XNNPACK_MAX_TAPS)
+  split(x)
+  split.set_weights(whole.get_weights())
+  got = split(x).numpy()
+  assert got.shape == expected.shape
+  np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+def test_row_pieces_cover_the_kernel_within_the_tap_limit():
+  for kernel in range(1, 16):
+    pieces = row_pieces(kernel, 25)
+    assert sum(rows for _, rows in pieces) == kernel
+    assert [first for first, _ in pieces] == list(np.cumsum([0] + [r for _, r in pieces])[:-1])
+    assert all(rows * kernel <= 25 for _, rows in pieces) or kernel > 25
+  assert row_pieces(7, 25) == [(0, 3), (3, 3), (6, 1)]
+
+
+def _depthwise_taps(interpreter) -> list[int]:
+  """kh*kw of every DEPTHWISE_CONV_2D's weights in a converted model."""
+  tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+  taps = []
+  for op in interpreter._get_ops_details():
+    if op["op_name"] == "DEPTHWISE_CONV_2D":
+      shape = tensors[op["inputs"][1]]["shape"]  # (1, kh, kw, channels)
+      taps.append(int(shape[1] * shape[2]))
+  return taps
+
+
+@pytest.fixture(scope="module")
+def k7_model(tiny_arch):
+  model = build_model(tiny_arch)  # has a k7 block (stride 2) and k3/k5 blocks
+  calibration = np.random.default_rng(0).standard_normal((32, 32, 32, 1)).astype(np.float32)
+  tflite.set_bn_statistics(model, calibration)
+  return model, calibration
+
+
+def test_rewritten_model_equals_original_and_runs_only_small_kernels(k7_model):
+  model, calibration = k7_model
+  rewritten = split_large_depthwise(model)
+  assert rewritten is not model
+  x = calibration[:8]
+  expected = model(x).numpy()
+  np.testing.assert_allclose(rewritten(x).numpy(), expected, rtol=0,
+                             atol=1e-5 * np.abs(expected).max())
+  plain = litert.make_interpreter(model_content=tflite.convert_keras(model, "float"))
+  split = litert.make_interpreter(model_content=tflite.convert_keras(rewritten, "float"))
+  assert max(_depthwise_taps(plain)) == 49
+  assert max(_depthwise_taps(split)) <= XNNPACK_MAX_TAPS
+  assert len(_depthwise_taps(split)) == len(_depthwise_taps(plain)) + 2  # 7 rows: 3 + 3 + 1
+  out = litert.run(split, x)
+  assert np.abs(out - expected).max() <= 1e-4 * np.abs(expected).max()
+
+
+def test_rewrite_leaves_small_kernels_alone(k7_model):
+  model, _ = k7_model
+  assert split_large_depthwise(model, max_taps=49) is model
+
+
+def test_int8_pieces_agree_with_the_unsplit_int8_model(k7_model):
+  """The pieces are quantized separately (own output scales, requantized adds): the int8 split
+  model must still pick the same class as the unsplit int8 model and as Keras."""
+  model, calibration = k7_model
+  rng = np.random.default_rng(5)
+  inputs = rng.standard_normal((200, 32, 32, 1)).astype(np.float32)
+  representative = tflite.representative_from_batch(calibration)
+  reference = np.argmax(model.predict(inputs, verbose=0), -1)
+  plain = litert.run(litert.make_interpreter(model_content=tflite.convert_for_timing(
+      model, "int8", max_depthwise_taps=None)), inputs)
+  split = litert.run(litert.make_interpreter(model_content=tflite.convert_keras(
+      split_large_depthwise(model), "int8", representative)), inputs)
+  plain_vs_keras = np.mean(np.argmax(plain, -1) == reference)
+  split_vs_keras = np.mean(np.argmax(split, -1) == reference)
+  assert split_vs_keras >= plain_vs_keras - 0.02, (split_vs_keras, plain_vs_keras)
+  assert np.mean(np.argmax(split, -1) == np.argmax(plain, -1)) >= 0.95
