@@ -22,6 +22,7 @@ sys.path.insert(0, ROOT)
 from benchmarks.report import publish  # noqa: E402
 from proxyless_tf.benchmark.host import cpu_model  # noqa: E402
 from proxyless_tf.latency.builder import build_space_table, host_metadata  # noqa: E402
+from proxyless_tf.latency.identity import fingerprint, host_identity  # noqa: E402
 from proxyless_tf.latency.measure import HostMeasurer  # noqa: E402
 from proxyless_tf.latency.validate import measurer_for, validate_table  # noqa: E402
 from proxyless_tf.space.space import get_space  # noqa: E402
@@ -47,10 +48,15 @@ def main():
                              measure=measurer_for(table.metadata))
     rows.append((space_name, precision, len(table.entries), table.metadata["build_seconds"],
                  table.metadata.get("rounds", 1), fitted, checked))
+  ident = host_identity()
   lines = ["## Latency predictor on this host (LiteRT, 1 thread)", "",
            f"Command: `python benchmarks/latency_predictor.py --samples={args.samples} "
            f"--rounds={args.rounds}`  ",
-           f"{time.strftime('%Y-%m-%d')}, {cpu_model()}. Tables: every op in {rows[0][4]} "
+           f"{time.strftime('%Y-%m-%d')}, {cpu_model()} (identity: family "
+           f"{ident.get('family')} model {ident.get('model')} stepping {ident.get('stepping')}, "
+           f"{ident.get('cpus')} CPUs, ISA {' '.join(ident.get('isa', []))}; fingerprint "
+           f"{fingerprint(ident)}). Ops timed as exported (depthwise convs over 25 taps split "
+           f"for XNNPACK). Tables: every op in {rows[0][4]} "
            "interleaved rounds of 30 runs (median of the round medians). Random architectures of "
            f"each space, {args.samples} per run; measured = median over {args.rounds} interleaved "
            "rounds of the per-round median of 50 runs. Fit run (seed 1): plain sum of the table's "

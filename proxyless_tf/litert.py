@@ -27,12 +27,17 @@ def runtime_version() -> str:
 
 
 def make_interpreter(model_path: str | None = None, model_content: bytes | None = None,
-                     num_threads: int = 1):
+                     num_threads: int = 1, xnnpack: bool = True):
+  """`xnnpack=False`: TFLite's builtin kernels, without the default XNNPACK delegate."""
   if Interpreter is None:
     raise UserError("no TFLite interpreter installed: pip install ai-edge-litert")
+  kwargs = {}
+  if not xnnpack:
+    from ai_edge_litert.interpreter import OpResolverType
+    kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
   try:
     interpreter = Interpreter(model_path=model_path, model_content=model_content,
-                              num_threads=num_threads)
+                              num_threads=num_threads, **kwargs)
   except ValueError as e:
     raise UserError(f"cannot load TFLite model {model_path or '<bytes>'}: {e}") from None
   interpreter.allocate_tensors()

@@ -30,6 +30,8 @@ flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training im
 flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "tf.distribute strategy.")
 flags.DEFINE_string("export", "", "After training, export these modes (e.g. float,int8).")
 flags.DEFINE_integer("seed", 0, "Seed.")
+flags.DEFINE_bool("split_large_depthwise", True, "--export: depthwise convs over 25 taps as "
+                  "<= 25-tap pieces for XNNPACK (same function); off for GPU / NNAPI delegates.")
 
 
 def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momentum: float,
@@ -94,7 +96,9 @@ def main(argv):
     results = export_model(model, os.path.join(FLAGS.out, "export"),
                            tflite.parse_modes(FLAGS.export),
                            sample_batch(data.train, 128, *shape, seed=FLAGS.seed),
-                           sample_batch(data.test, 256, *shape, seed=FLAGS.seed))
+                           sample_batch(data.test, 256, *shape, seed=FLAGS.seed),
+                           max_depthwise_taps=tflite.XNNPACK_MAX_TAPS
+                           if FLAGS.split_large_depthwise else None)
     report(results)
 
 

@@ -195,3 +195,84 @@ def test_cpu_target_measures_and_caches_a_host_table(tmp_path, synthetic_dataset
   assert host_cache.cache_path(run.space, "float", 1) != os.path.join(cache_dir(), files[0])
   assert again.predict(run.space.derive([0, 0, 0])) == pytest.approx(model.predict(
       run.space.derive([0, 0, 0])))
+
+
+def test_latency_controller_moves_the_multiplier_towards_the_target():
+  from proxyless_tf.search.target_latency import LatencyController
+  c = LatencyController(2.0, rate=0.5, limit=1.0)
+  assert c.update(3.0) == pytest.approx(0.25)  # too slow: weight up
+  assert c.update(1.0) == pytest.approx(0.0)  # too fast: weight down
+  assert c.update(1.0) == pytest.approx(-0.25)  # below zero: a target, not only a bound
+  for _ in range(20):
+    c.update(10.0)
+  assert float(c.multiplier.numpy()) == pytest.approx(1.0)  # clipped
+
+
+def _tiny_latencies():
+  import itertools
+  space = get_space("tiny").with_task(16, 1, 10)
+  model = FlopsCostModel()
+  sizes = [len(s.candidates) for s in space.mixed_ops()]
+  return sorted({round(model.predict(space.derive(list(c))), 6)
+                 for c in itertools.product(*[range(n) for n in sizes])})
+
+
+def test_requested_latency_mode_lands_on_the_target_and_resumes(tmp_path, synthetic_dataset):
+  values = _tiny_latencies()
+  target = values[len(values) // 2]
+  kw = dict(warmup_epochs=1, epochs=6, arch_skip_epochs=0, arch_update_every=1, arch_lr=0.05,
+            target_latency=target, target_latency_rate=0.5)
+  whole = SearchRun(_config(tmp_path / "whole", **kw), FlopsCostModel(), log=lambda *_: None,
+                    dataset=synthetic_dataset).run()
+  assert whole.predicted_latency == pytest.approx(target, rel=0.03), (values, target)
+  assert "derived_latency" in whole.history[-1]
+  # killed half-way and resumed: the multiplier comes back from the checkpoint
+  partial = SearchRun(_config(tmp_path / "resumed", max_steps=20, **kw), FlopsCostModel(),
+                      log=lambda *_: None, dataset=synthetic_dataset)
+  partial.run()
+  saved = float(partial.controller.multiplier.numpy())
+  assert saved != 0.0
+  run = SearchRun(_config(tmp_path / "resumed", **kw), FlopsCostModel(), log=lambda *_: None,
+                  dataset=synthetic_dataset)
+  run.restore_or_start(resume=True)
+  assert float(run.controller.multiplier.numpy()) == saved
+  resumed = run.run(resume=True)
+  assert resumed.predicted_latency == pytest.approx(target, rel=0.03)
+  with pytest.raises(UserError, match="different target_latency"):
+    SearchRun(_config(tmp_path / "resumed", **{**kw, "target_latency": target * 2}),
+              FlopsCostModel(), log=lambda *_: None, dataset=synthetic_dataset).run(resume=True)
+
+
+def test_no_arch_update_in_the_first_search_epoch(tmp_path, synthetic_dataset):
+  run = SearchRun(_config(tmp_path, warmup_epochs=1, epochs=2, max_steps=12), FlopsCostModel(),
+                  log=lambda *_: None, dataset=synthetic_dataset)
+  before = [op.alpha.numpy().copy() for op in run.net.mixed_ops]
+  run.run()
+  assert int(run.arch_updates.numpy()) == 0  # steps 6..11 are the first search epoch
+  assert all(np.array_equal(b, op.alpha.numpy()) for b, op in zip(before, run.net.mixed_ops))
+  run = SearchRun(_config(tmp_path, warmup_epochs=1, epochs=2), FlopsCostModel(),
+                  log=lambda *_: None, dataset=synthetic_dataset)
+  run.run(resume=True)
+  assert int(run.arch_updates.numpy()) == 3  # second search epoch: 6 steps, one update per 2
+
+
+def test_choices_at_latency_is_the_most_probable_architecture_on_target():
+  import itertools
+  from proxyless_tf.search.target_latency import choices_at_latency
+  rng = np.random.default_rng(0)
+  costs = [rng.uniform(0.1, 1.0, 4) for _ in range(5)]
+  log_probs = [np.log(rng.dirichlet(np.ones(4))) for _ in range(5)]
+  fixed, scale, offset = 0.7, 0.9, 0.3
+  def latency(ch):
+    return offset + scale * (fixed + sum(c[j] for c, j in zip(costs, ch)))
+  for target in (latency([0] * 5), latency([1, 2, 3, 0, 1]), latency([3] * 5)):
+    best, best_score = None, -np.inf
+    for ch in itertools.product(range(4), repeat=5):
+      lat = latency(ch)
+      score = sum(lp[j] for lp, j in zip(log_probs, ch))
+      if abs(lat - target) <= 0.03 * target and score > best_score:
+        best, best_score = list(ch), score
+    assert choices_at_latency(log_probs, costs, fixed, target, scale=scale, offset=offset) == best
+  # out of reach: the closest architecture
+  fastest = [int(np.argmin(c)) for c in costs]
+  assert choices_at_latency(log_probs, costs, fixed, 0.5, scale=scale, offset=offset) == fastest

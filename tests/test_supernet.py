@@ -155,6 +155,35 @@ def test_two_mode_arch_step_keeps_unsampled_probabilities(tiny_steps):
         np.testing.assert_allclose(after, p, rtol=1e-6)  # zero sampled: no update
 
 
+@pytest.mark.parametrize("form", ["add_linear", "mul_log"])
+def test_two_mode_with_a_latency_loss_keeps_unsampled_probabilities(form):
+  """The latency term, too, is over the sampled pair only (the original's two mode): with the
+  softmax over all candidates every unsampled logit would get a latency gradient and move."""
+  from proxyless_tf.latency.cost_model import ExpectedCost, FlopsCostModel
+  from proxyless_tf.search.steps import ArchObjective
+  keras.utils.set_random_seed(1)
+  space = get_space("tiny")
+  net = Supernet(space)
+  cost = FlopsCostModel()
+  cost.offset = 10.0  # mul_log takes log(latency): keep it > 1
+  expected = ExpectedCost(cost, space)
+  ref = 0.8 * float(expected([op.alpha for op in net.mixed_ops]))
+  steps = SearchSteps(net, tf.random.Generator.from_seed(4), arch_mode="two",
+                      objective=ArchObjective(expected, ref=ref, form=form, lam=1.0))
+  x, y = _batch((8, 16, 16, 1)), tf.constant(np.arange(8) % 10, tf.int32)
+  moved_pairs = 0
+  for _ in range(6):
+    before = [tf.nn.softmax(op.alpha).numpy() for op in net.mixed_ops]
+    steps.arch_step(x, y)
+    for op, p in zip(net.mixed_ops, before):
+      after = tf.nn.softmax(op.alpha).numpy()
+      pair = sorted(set(op.pair.numpy().tolist()))
+      others = [j for j in range(op.num_candidates) if j not in pair]
+      np.testing.assert_allclose(after[others], p[others], rtol=1e-6, atol=0)
+      moved_pairs += int(not np.allclose(after[pair], p[pair], rtol=1e-7, atol=0))
+  assert moved_pairs > 0  # the pairs did learn
+
+
 def test_reinforce_moves_towards_rewarded_choices():
   keras.utils.set_random_seed(0)
   net = Supernet(get_space("tiny"))

@@ -32,6 +32,10 @@ flags.DEFINE_integer("check_samples", 64, "Inputs on which TFLite is compared ag
 flags.DEFINE_float("min_quantized_agreement", 0.0,
                    "Fail when a quantized model's top-1 agreement with Keras is below this.")
 flags.DEFINE_integer("seed", 0, "Seed for the random inputs.")
+flags.DEFINE_bool("split_large_depthwise", True, "Run depthwise convs with more than 25 taps (7x7) "
+                  "as <= 25-tap pieces, the same function at XNNPACK's fast path (CPU and phone "
+                  "CPU targets). Turn off for GPU / NNAPI delegates.")
+flags.DEFINE_integer("signature_batch", 1, "Batch dimension of the exported signature (0: dynamic).")
 
 
 def load_model(config, checkpoint):
@@ -79,8 +83,12 @@ def main(argv):
                     "calibration batch)")
     tflite.set_bn_statistics(model, calibration)
   save_arch(config, os.path.join(FLAGS.out, "arch.json"))
+  if FLAGS.signature_batch < 0:
+    raise UserError(f"--signature_batch must be >= 0 (0: dynamic), got {FLAGS.signature_batch}")
   results = export_model(model, FLAGS.out, modes, calibration, check_inputs,
-                         FLAGS.min_quantized_agreement)
+                         FLAGS.min_quantized_agreement,
+                         max_depthwise_taps=tflite.XNNPACK_MAX_TAPS if FLAGS.split_large_depthwise
+                         else None, batch_size=FLAGS.signature_batch or None)
   report(results)
 
 

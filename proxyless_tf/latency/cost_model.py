@@ -53,10 +53,18 @@ class ExpectedCost:
     self.fixed, per_op = model.space_costs(space)
     self.per_op = [tf.constant(c) for c in per_op]
 
-  def __call__(self, alphas) -> tf.Tensor:
+  def __call__(self, alphas, pairs=None) -> tf.Tensor:
+    """E[latency] under softmax(alpha) per mixed op. With `pairs` (the `two` mode's sampled pair
+    of each op), each op's expectation is over its pair only, with the pair's softmax and the
+    other candidates counting zero, as the original code does: only the pair's logits then get
+    a latency gradient, and the pair rescale keeps every other probability unchanged."""
     total = tf.constant(self.fixed, tf.float32)
-    for alpha, costs in zip(alphas, self.per_op):
-      total += tf.reduce_sum(tf.nn.softmax(alpha) * costs)
+    for i, (alpha, costs) in enumerate(zip(alphas, self.per_op)):
+      if pairs is None:
+        total += tf.reduce_sum(tf.nn.softmax(alpha) * costs)
+      else:
+        pair = tf.convert_to_tensor(pairs[i])
+        total += tf.reduce_sum(tf.nn.softmax(tf.gather(alpha, pair)) * tf.gather(costs, pair))
     return self.model.offset + self.model.scale * total
 
   def of_choices(self, choices) -> float:

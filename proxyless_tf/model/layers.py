@@ -192,8 +192,10 @@ class SplitDepthwiseConv2D(keras.layers.Layer):
       piece = keras.ops.depthwise_conv(x[:, first:first + (out_rows - 1) * s + rows],
                                        self.kernel[first:first + rows], strides=s,
                                        padding="valid")
-      y = piece if y is None else y + piece
-    return y + self.bias
+      # the bias right after the first conv: the converter folds it into that conv's bias
+      # (added after the sum it would be one more pass over the output)
+      y = piece + self.bias if y is None else y + piece
+    return y
 
   def compute_output_shape(self, input_shape):
     size = [None if d is None else -(-d // self.strides) for d in input_shape[1:3]]

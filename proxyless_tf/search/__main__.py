@@ -6,111 +6,27 @@ brings its latency table, reference latency and run defaults; explicit flags alw
 
 from __future__ import annotations
 
-import dataclasses
-import os
-
 from absl import flags
 
 from proxyless_tf.errors import UserError
-from proxyless_tf.search.runner import SearchConfig, SearchRun
+from proxyless_tf.search.runner import SearchRun
+from proxyless_tf.utils import search_flags
 from proxyless_tf.utils.cli import run_main
-from proxyless_tf.utils.files import REPO_ROOT
-
-FLAGS_DIR = os.path.join(REPO_ROOT, "flags")
-TARGETS = ("mobile", "cpu", "gpu", "flops", "none")
-_D = SearchConfig(out="")
+from proxyless_tf.utils.search_flags import (apply_target_defaults, cost_model_from_flags,
+                                             define_search_flags, search_config_from_flags)
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("target", "flops", TARGETS, "Hardware target; loads flags/TARGET.flags defaults.")
-flags.DEFINE_string("out", "runs/search", "Run directory: checkpoints, TensorBoard, arch JSON/PNG.")
-flags.DEFINE_bool("resume", False, "Continue the search in --out from its last checkpoint.")
-flags.DEFINE_string("latency_table", None, "Latency table JSON/YAML (mobile/cpu/gpu targets).")
-flags.DEFINE_enum("precision", "float", ["float", "int8"], "Deployment precision the table measures.")
-flags.DEFINE_integer("num_threads", 1, "Threads of the latency measurements (cpu target).")
-flags.DEFINE_bool("rebuild_latency_table", False, "cpu target: measure this machine's table anew "
-                  "(after a quick check said the cached one no longer holds).")
-flags.DEFINE_bool("strict_table_identity", False, "cpu target: a --latency_table measured on "
-                  "another machine is an error instead of a warning.")
-flags.DEFINE_bool("split_large_depthwise", True, "Price ops as the export ships them for XNNPACK "
-                  "(depthwise convs over 25 taps split into pieces); cpu target without a table.")
-flags.DEFINE_enum("space", _D.space, ["proxyless", "small", "tiny"], "Search space preset.")
-flags.DEFINE_float("width_mult", _D.width_mult, "Width multiplier of the search space.")
-flags.DEFINE_string("dataset", _D.dataset, "fashion_mnist_local, folder:PATH, tfrecord:PREFIX, "
-                    "or a tensorflow-datasets name prepared under --data_dir.")
-flags.DEFINE_string("data_dir", None, "Where the dataset's files are.")
-flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).")
-flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training images (0: all).")
-flags.DEFINE_integer("valid_per_class", _D.valid_per_class, "Held-out images per class (arch steps).")
-flags.DEFINE_integer("batch_size", _D.batch_size, "Batch size.")
-flags.DEFINE_integer("warmup_epochs", _D.warmup_epochs, "Weight-only epochs on random paths.")
-flags.DEFINE_integer("epochs", _D.epochs, "Search epochs.")
-flags.DEFINE_integer("steps_per_epoch", 0, "Weight steps per epoch (0: one pass over the data).")
-flags.DEFINE_float("warmup_lr", _D.warmup_lr, "Initial (cosine) lr of the warm-up.")
-flags.DEFINE_float("lr", _D.lr, "Initial (cosine) lr of the search phase.")
-flags.DEFINE_float("momentum", _D.momentum, "SGD momentum (Nesterov).")
-flags.DEFINE_float("weight_decay", _D.weight_decay, "Weight decay.")
-flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label smoothing of weight steps.")
-flags.DEFINE_enum("arch_algo", _D.arch_algo, ["grad", "rl"], "Gradient (binary gates) or REINFORCE.")
-flags.DEFINE_enum("arch_mode", _D.arch_mode, ["full_v2", "two", "full"], "Gate-gradient mode.")
-flags.DEFINE_float("arch_lr", _D.arch_lr, "Adam lr of the architecture logits.")
-flags.DEFINE_integer("arch_update_every", _D.arch_update_every, "Weight steps per arch step.")
-flags.DEFINE_integer("rl_updates_per_epoch", _D.rl_updates_per_epoch, "REINFORCE updates per epoch.")
-flags.DEFINE_integer("rl_samples", _D.rl_samples, "Architectures sampled per REINFORCE update.")
-flags.DEFINE_enum("latency_loss", _D.latency_loss, ["mul_log", "add_linear", "none"],
-                  "How expected latency enters the arch loss.")
-flags.DEFINE_float("ref_latency", _D.ref_latency, "Reference latency (the target's unit).")
-flags.DEFINE_float("loss_alpha", _D.loss_alpha, "mul_log: alpha.")
-flags.DEFINE_float("loss_beta", _D.loss_beta, "mul_log: beta.")
-flags.DEFINE_float("loss_lambda", _D.loss_lambda, "add_linear: lambda.")
-flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Steps between checkpoints.")
-flags.DEFINE_integer("seed", _D.seed, "Seed of data order, sampling and init.")
-flags.DEFINE_integer("max_steps", 0, "Stop after this many total steps (checkpointed; 0: all).")
-
-
-def read_flag_file(path: str) -> list[tuple[str, str]]:
-  pairs = []
-  with open(path) as f:
-    for line in f:
-      line = line.strip()
-      if not line or line.startswith("#"):
-        continue
-      if not line.startswith("--") or "=" not in line:
-        raise UserError(f"{path}: expected --name=value lines, got {line!r}")
-      name, value = line[2:].split("=", 1)
-      pairs.append((name, value))
-  return pairs
-
-
-def apply_target_defaults(target: str) -> None:
-  path = os.path.join(FLAGS_DIR, f"{target}.flags")
-  if not os.path.exists(path):
-    return
-  for name, value in read_flag_file(path):
-    if name not in FLAGS:
-      raise UserError(f"{path}: unknown flag --{name}")
-    if name != "target" and not FLAGS[name].present:
-      FLAGS[name].parse(value)
-      FLAGS[name].present = 0  # still a default: a later --flagfile or flag may override
-
-
-def search_config_from_flags() -> SearchConfig:
-  fields = {f.name for f in dataclasses.fields(SearchConfig)}
-  return SearchConfig(**{name: FLAGS[name].value for name in fields})
+define_search_flags()
+flags.adopt_module_key_flags(search_flags)  # --help lists them
 
 
 def main(argv):
   if len(argv) > 1:
     raise UserError(f"unexpected arguments {argv[1:]}; all options are --flags")
   apply_target_defaults(FLAGS.target)
-  from proxyless_tf.latency.targets import cost_model_for_target
   config = search_config_from_flags()
   config.validate()
-  from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
-  cost_model = cost_model_for_target(
-      FLAGS.target, table=FLAGS.latency_table, precision=FLAGS.precision,
-      num_threads=FLAGS.num_threads,
-      max_depthwise_taps=XNNPACK_MAX_TAPS if FLAGS.split_large_depthwise else None,
-      rebuild_table=FLAGS.rebuild_latency_table, strict_identity=FLAGS.strict_table_identity)
+  cost_model = cost_model_from_flags()
   if cost_model is not None and cost_model.notice:
     print(f"notice: {cost_model.notice}")
   SearchRun(config, cost_model).run(resume=FLAGS.resume)

@@ -13,6 +13,7 @@ import math
 import os
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -23,6 +24,7 @@ from proxyless_tf.data.pipeline import batch_stream, normalize
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import ExpectedCost
 from proxyless_tf.search.steps import ArchObjective, SearchSteps
+from proxyless_tf.search.target_latency import LatencyController, choices_at_latency
 from proxyless_tf.space.space import get_space
 from proxyless_tf.supernet.mixed_op import ARCH_MODES
 from proxyless_tf.supernet.supernet import Supernet
@@ -65,6 +67,9 @@ class SearchConfig:
   loss_beta: float = 0.3
   loss_lambda: float = 0.1
   checkpoint_every: int = 200
+  arch_skip_epochs: int = 1  # search epochs without arch updates first (the original's schedule)
+  target_latency: float = 0.0  # > 0: requested-latency mode (the cost model's unit)
+  target_latency_rate: float = 0.05  # dual-ascent step of the latency multiplier
   seed: int = 0
   max_steps: int = 0  # stop (with a checkpoint) after this many total steps; 0: run to the end
 
@@ -77,12 +82,13 @@ class SearchConfig:
                  "rl_updates_per_epoch", "valid_per_class"):
       if getattr(self, name) < 1:
         raise UserError(f"--{name} must be >= 1, got {getattr(self, name)}")
-    for name in ("warmup_epochs", "epochs", "steps_per_epoch", "max_train_examples", "max_steps"):
+    for name in ("warmup_epochs", "epochs", "steps_per_epoch", "max_train_examples", "max_steps",
+                 "arch_skip_epochs", "target_latency"):
       if getattr(self, name) < 0:
         raise UserError(f"--{name} must be >= 0, got {getattr(self, name)}")
     if self.warmup_epochs + self.epochs == 0:
       raise UserError("--warmup_epochs and --epochs are both 0: nothing to do")
-    for name in ("lr", "warmup_lr", "arch_lr"):
+    for name in ("lr", "warmup_lr", "arch_lr", "target_latency_rate"):
       if not getattr(self, name) > 0:
         raise UserError(f"--{name} must be > 0, got {getattr(self, name)}")
 
@@ -125,13 +131,22 @@ class SearchRun:
     self.warmup_steps = config.warmup_epochs * self.steps_per_epoch
     self.total_steps = self.warmup_steps + config.epochs * self.steps_per_epoch
 
-    tf.random.set_seed(config.seed)
+    keras.utils.set_random_seed(config.seed)  # python, numpy, TF and Keras initializers
     self.net = Supernet(self.space)
     self.generator = tf.random.Generator.from_seed(config.seed)
     objective = ArchObjective(form="none")
+    if config.target_latency and cost_model is None:
+      raise UserError("--target_latency needs a cost model: pass --target=cpu|mobile|gpu|flops")
     if cost_model is not None:
       cost_model.prepare(self.space)
-    if cost_model is not None and config.latency_loss != "none":
+    self.controller = None
+    if config.target_latency:
+      # requested latency: the additive form, its weight set by the controller
+      self.controller = LatencyController(config.target_latency, config.target_latency_rate)
+      expected = ExpectedCost(cost_model, self.space)
+      objective = ArchObjective(expected, config.target_latency, "add_linear",
+                                controller=self.controller)
+    elif cost_model is not None and config.latency_loss != "none":
       if config.latency_loss == "mul_log" and config.ref_latency <= 1.0:
         raise UserError(f"--latency_loss=mul_log needs --ref_latency > 1 (log(ref) is the "
                         f"normalizer), got {config.ref_latency}; use --latency_loss=add_linear")
@@ -151,9 +166,10 @@ class SearchRun:
                              config.arch_lr)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     self.arch_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="arch_updates")
+    extra = {} if self.controller is None else {"latency_multiplier": self.controller.multiplier}
     self.checkpoint = tf.train.Checkpoint(net=self.net, rng=self.generator, step=self.step,
                                           arch_updates=self.arch_updates,
-                                          **self.steps.checkpoint_items())
+                                          **self.steps.checkpoint_items(), **extra)
     self.manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(config.out, "checkpoints"),
                                               max_to_keep=3)
     self.writer = tf.summary.create_file_writer(os.path.join(config.out, "tensorboard"))
@@ -173,8 +189,8 @@ class SearchRun:
       with open(self._config_path()) as f:
         before = json.load(f)
       changed = [k for k in ("space", "width_mult", "dataset", "batch_size", "valid_per_class",
-                             "seed", "input_size", "arch_algo", "arch_mode")
-                 if before.get(k) != saved[k]]
+                             "seed", "input_size", "arch_algo", "arch_mode", "target_latency")
+                 if before.get(k, SearchConfig.__dataclass_fields__[k].default) != saved[k]]
       if changed:
         raise UserError(f"--resume with different {', '.join(changed)} than the saved run "
                         f"({', '.join(f'{k}={before.get(k)!r}' for k in changed)})")
@@ -245,6 +261,7 @@ class SearchRun:
     progress = Progress(end, "search", start=start)
     epoch_stats = {"loss": [], "acc": [], "arch_loss": []}
     interval = self._arch_interval()
+    arch_start = self.warmup_steps + c.arch_skip_epochs * self.steps_per_epoch
     t_start = time.monotonic()
     for step in range(start, end):
       x, y = next(train_stream)
@@ -256,13 +273,15 @@ class SearchRun:
       self._check_finite(loss, "weight-step loss")
       epoch_stats["loss"].append(loss)
       epoch_stats["acc"].append(float(acc))
-      if not warm and (step - self.warmup_steps + 1) % interval == 0:
+      if step >= arch_start and (step - self.warmup_steps + 1) % interval == 0:
         vx, vy = next(valid_stream)
         if c.arch_algo == "rl":
           arch_loss, _, _ = self.steps.rl_update(vx, vy, c.rl_samples)
         else:
           arch_loss = float(self.steps.arch_step(vx, vy)[0])
         self._check_finite(arch_loss, "arch-step loss")
+        if self.controller is not None:
+          self.controller.update(self.expected.of_choices(self.net.argmax_choices()))
         self.arch_updates.assign_add(1)
         epoch_stats["arch_loss"].append(arch_loss)
       self.step.assign(step + 1)
@@ -290,6 +309,11 @@ class SearchRun:
            "entropy": self.net.entropy(), "arch": _arch_string(self.net)}
     phase = "warm-up" if step <= self.warmup_steps else "search"
     lat = "" if expected is None else f" E[lat] {float(expected):.3f}{self.cost_model.unit}"
+    if self.controller is not None:
+      derived = self.expected.of_choices(self.net.argmax_choices())
+      row.update(derived_latency=derived, latency_multiplier=float(self.controller.multiplier.numpy()))
+      lat += (f" derived {derived:.3f}/{self.controller.target:.3f}{self.cost_model.unit} "
+              f"(multiplier {row['latency_multiplier']:+.3f})")
     self.log(f"epoch {epoch} ({phase}) train loss {row['train_loss']:.3f} acc {row['train_acc']:.3f}"
              f" | valid loss {valid_loss:.3f} acc {valid_acc:.3f}{lat} | entropy "
              f"{row['entropy']:.3f} | arch {row['arch']}")
@@ -305,9 +329,27 @@ class SearchRun:
     self.save()
     return row
 
+  def _derive(self):
+    """The argmax architecture; in requested-latency mode, the most probable one on target."""
+    name = f"{self.space.name}_searched"
+    if self.controller is None or self.cost_model is None:
+      return self.net.derive(name=name)
+    e = self.expected
+    log_probs = [np.log(np.maximum(p, 1e-30)) for p in self.net.probabilities()]
+    choices = choices_at_latency(log_probs, [c.numpy() for c in e.per_op], e.fixed,
+                                 self.controller.target, scale=e.model.scale, offset=e.model.offset)
+    argmax = self.net.argmax_choices()
+    if choices != argmax:
+      differ = sum(a != b for a, b in zip(choices, argmax))
+      self.log(f"requested latency: the argmax architecture predicts "
+               f"{e.of_choices(argmax):.3f} {self.cost_model.unit}; derived the most probable one "
+               f"within 3% of {self.controller.target:.3f} instead ({differ} of {len(argmax)} "
+               "decisions differ)")
+    return self.space.derive(choices, name=name)
+
   def _finish(self, history, steps: int) -> SearchResult:
     from proxyless_tf.search.draw import draw_arch
-    arch = self.net.derive(name=f"{self.space.name}_searched")
+    arch = self._derive()
     arch_path = os.path.join(self.config.out, "arch.json")
     save_arch(arch, arch_path)
     png_path = os.path.join(self.config.out, "arch.png")
@@ -319,6 +361,11 @@ class SearchRun:
     self.log(format_table(arch))
     if predicted is not None:
       self.log(f"predicted latency ({self.cost_model.name}): {predicted:.3f} {self.cost_model.unit}")
+    if predicted is not None and self.controller is not None:
+      error = 100 * self.controller.relative_error(predicted)
+      verdict = "within" if abs(error) <= 3 else "OUTSIDE"
+      self.log(f"requested {self.controller.target:.3f} {self.cost_model.unit}, predicted "
+               f"{predicted:.3f} ({error:+.1f}%: {verdict} +-3%)")
     if history:
       history_path = os.path.join(self.config.out, "history.json")
       earlier = []

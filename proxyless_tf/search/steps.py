@@ -28,6 +28,7 @@ class ArchObjective:
   alpha: float = 0.2
   beta: float = 0.3
   lam: float = 0.1
+  controller: object = None  # search.target_latency.LatencyController (requested-latency mode)
 
 
 def cross_entropy(labels, logits, label_smoothing: float = 0.0):
@@ -96,6 +97,20 @@ class SearchSteps:
       return None
     return self.objective.expected(self.arch_vars)
 
+  def _arch_step_latency(self):
+    """The latency term of an arch step: over the sampled pairs in `two` mode."""
+    if self.objective.expected is None:
+      return None
+    if self.arch_mode == "two":
+      return self.objective.expected(self.arch_vars, pairs=[op.pair for op in self.net.mixed_ops])
+    return self.objective.expected(self.arch_vars)
+
+  def _latency_weight(self):
+    """add_linear's lambda: fixed, or the requested-latency controller's multiplier."""
+    if self.objective.controller is not None:
+      return tf.convert_to_tensor(self.objective.controller.multiplier)
+    return self.objective.lam
+
   # -- weight step ---------------------------------------------------------------------------------
 
   def weight_step(self, x, y, learning_rate, uniform: bool = False):
@@ -123,9 +138,9 @@ class SearchSteps:
       tape.watch([v.value for v in self.arch_vars])
       logits = self.net(x, training=True, mode=self.arch_mode)
       ce = cross_entropy(y, logits)
-      latency = self.expected_latency()
+      latency = self._arch_step_latency()
       o = self.objective
-      loss = hardware_loss(ce, latency, o.ref, o.form, o.alpha, o.beta, o.lam)
+      loss = hardware_loss(ce, latency, o.ref, o.form, o.alpha, o.beta, self._latency_weight())
     grads = tape.gradient(loss, self.arch_vars)
     grads = [tf.where(tf.equal(tf.convert_to_tensor(op.active), op.zero_index),
                       tf.zeros_like(g), g) for op, g in zip(self.net.mixed_ops, grads)]

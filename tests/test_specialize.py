@@ -1,0 +1,59 @@
+"""The one-command job: search -> retrain -> export -> benchmark -> report, and continuing it."""
+
+import json
+import os
+
+import pytest
+
+from proxyless_tf.latency.cost_model import FlopsCostModel
+from proxyless_tf.search.runner import SearchConfig
+from proxyless_tf.specialize import SpecializeConfig, baseline_config, specialize
+from proxyless_tf.space.space import get_space
+
+
+def _configs(out):
+  search = SearchConfig(out="", space="tiny", batch_size=16, valid_per_class=5, warmup_epochs=1,
+                        epochs=1, steps_per_epoch=4, arch_skip_epochs=0, arch_update_every=2,
+                        checkpoint_every=4, ref_latency=0.4, latency_loss="add_linear")
+  spec = SpecializeConfig(out=str(out), retrain_epochs=1, batch_size=16, benchmark_rounds=1,
+                          benchmark_runs=3, check_examples=20, baseline_candidate="k3_e3")
+  return search, spec
+
+
+@pytest.mark.slow
+def test_specialize_runs_every_stage_and_continues_where_it_stopped(tmp_path, synthetic_dataset,
+                                                                     monkeypatch):
+  search, spec = _configs(tmp_path)
+  logs = []
+  report = specialize(search, spec, FlopsCostModel(), log=logs.append, dataset=synthetic_dataset)
+  stages = json.load(open(tmp_path / "stages.json"))
+  assert list(stages) == ["search", "retrain", "export", "benchmark", "report"]
+  assert set(report["rows"]) == {"searched", "baseline"}
+  for row in report["rows"].values():
+    assert row["measured_float_ms"] > 0 and row["measured_int8_ms"] > 0
+    assert 0 <= row["int8_accuracy"] <= 1 and row["export_ok"]
+  text = open(tmp_path / "REPORT.md").read()
+  assert "| searched (tiny_searched)" in text and "| baseline (baseline_k3e3)" in text
+  assert "Against the hand-designed net" in text
+  assert os.path.getsize(tmp_path / "latency.png") > 1000
+  assert os.path.getsize(tmp_path / "arch.png") > 1000
+  # killed during the benchmark: the next run redoes only the benchmark and the report
+  del stages["benchmark"], stages["report"]
+  json.dump(stages, open(tmp_path / "stages.json", "w"))
+  import proxyless_tf.train as train_module
+
+  def no_training(*args, **kwargs):
+    raise AssertionError("retrained a net that was already trained")
+  monkeypatch.setattr(train_module, "train", no_training)
+  logs = []
+  specialize(search, spec, FlopsCostModel(), log=logs.append, dataset=synthetic_dataset)
+  assert any(line.startswith("== 4/5 benchmark") for line in logs)
+  assert not any(line.startswith(("== 1/5", "== 2/5", "== 3/5")) for line in logs)
+
+
+def test_baseline_is_k3e6_everywhere():
+  space = get_space("small")
+  config = baseline_config(space)
+  searchable = config.blocks[1:]
+  assert all(b.kernel_size == 3 and b.expand_ratio == 6 for b in searchable)
+  assert len(config.blocks) == 1 + len(space.mixed_ops())
