@@ -19,7 +19,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.report import publish  # noqa: E402
+from benchmarks.report import BENCHMARKS_MD, publish  # noqa: E402
 from proxyless_tf.benchmark.host import cpu_model  # noqa: E402
 from proxyless_tf.latency.builder import build_space_table, host_metadata  # noqa: E402
 from proxyless_tf.latency.identity import fingerprint, host_identity  # noqa: E402
@@ -70,6 +70,7 @@ def main():
            "rank corr | check run: calibrated MAE % | RMSE ms | rank corr | scale, offset | "
            "round spread % (fit / check) |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+  new_rows = {}
   for space_name, precision, ops, seconds, _, fitted, checked in rows:
     loo = f"{fitted['loo_fit']['mae_pct']:.2f}" if "loo_fit" in fitted else "-"
     plain, calibrated = checked["raw"], checked["all"]
@@ -79,13 +80,31 @@ def main():
       stored = f"{fitted['fit']['scale']:.3f}, {fitted['fit']['offset']:+.4f}"
     else:
       stored = "not stored (does not help)"
-    lines.append(f"| {space_name} | {precision} | {ops} | {seconds:.0f} | "
+    new_rows[(space_name, precision)] = (f"| {space_name} | {precision} | {ops} | {seconds:.0f} | "
                  f"{checked['mean_measured_ms']:.3f} | {fitted['raw']['mae_pct']:.2f} | {loo} | "
                  f"{plain['mae_pct']:.2f} | {plain['rmse']:.4f} | {plain['rank_corr']:.3f} | "
                  f"{calibrated['mae_pct']:.2f} | {calibrated['rmse']:.4f} | "
                  f"{calibrated['rank_corr']:.3f} | {stored} | {fitted['round_spread_pct']:.2f} / "
                  f"{checked['round_spread_pct']:.2f} |")
+  # rows of combos not rerun now stay as they were (`--combos` reruns some of them)
+  kept = {tuple(line.split(" | ")[:2]): line for line in previous_rows()}
+  kept.update({(f"| {sp}", pr): row for (sp, pr), row in new_rows.items()})
+  lines += [kept[k] for k in [(f"| {sp}", pr) for sp in ("small", "proxyless")
+                              for pr in ("float", "int8")] if k in kept]
   publish("latency_predictor", lines)
+
+
+def previous_rows() -> list[str]:
+  """The table rows of the section now in BENCHMARKS.md."""
+  import re
+  if not os.path.exists(BENCHMARKS_MD):
+    return []
+  section = re.search(r"<!-- begin latency_predictor -->(.*?)<!-- end latency_predictor -->",
+                      open(BENCHMARKS_MD).read(), re.S)
+  if not section:
+    return []
+  return [line for line in section.group(1).splitlines()
+          if line.startswith("| small |") or line.startswith("| proxyless |")]
 
 
 if __name__ == "__main__":

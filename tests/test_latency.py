@@ -281,13 +281,15 @@ def test_validate_stores_a_calibration_only_when_it_helps(tmp_path):
   archs = list(random_archs(space, 6, seed=1))  # the archs validate_table draws with seed=1
   sums = iter([raw_sum(table, a) for a in archs])
   overhead = lambda content: 0.5 + 1.2 * next(sums)  # noqa: E731  end to end = 0.5 + 1.2 x sum
-  report = validate_table(table, 6, 1, seed=1, fit=True, measure=overhead, log=lambda *_: None)
+  report = validate_table(table, 6, 1, seed=1, fit=True, measure=overhead, log=lambda *_: None,
+                          references=0)
   assert report["stored_calibration"] and report["loo_fit"]["mae_pct"] < 1e-6
   assert load_table(table.path).calibration == pytest.approx((1.2, 0.5))
   sums = iter([raw_sum(table, a) for a in archs])
   noise = iter([1.0, 1.3, 0.8, 1.25, 0.9, 1.1])
   noisy = lambda content: next(sums) * next(noise)  # noqa: E731  unbiased noise, nothing to fit
-  report = validate_table(table, 6, 1, seed=1, fit=True, measure=noisy, log=lambda *_: None)
+  report = validate_table(table, 6, 1, seed=1, fit=True, measure=noisy, log=lambda *_: None,
+                          references=0)
   assert not report["stored_calibration"]
   assert load_table(table.path).calibration == (1.0, 0.0)
 
@@ -304,11 +306,40 @@ def test_validate_fits_nothing_to_measurements_of_a_busy_machine(tmp_path):
   slow_spells = iter(np.random.default_rng(0).uniform(1.0, 1.4, size=18))
   calls = iter(range(18))
   busy = lambda content: 0.5 + sums[next(calls) % 6] * next(slow_spells)  # noqa: E731
-  report = validate_table(table, 6, 3, seed=1, fit=True, measure=busy, log=lambda *_: None)
+  report = validate_table(table, 6, 3, seed=1, fit=True, measure=busy, log=lambda *_: None,
+                          references=0)
   assert report["busy"] and report["round_spread_pct"] > 1.5
   assert load_table(table.path).calibration == pytest.approx((1.1, 0.0))  # left as it was
   quiet = np.array([[1.0, 2.0], [1.002, 2.01], [0.998, 1.99]])
   assert round_spread_pct(quiet) == pytest.approx(0.35, abs=0.1)
+
+
+def test_validate_fits_nothing_when_the_tables_own_ops_run_off_their_entries(tmp_path):
+  """A machine slowed evenly through every round (another job running all along) shows no round
+  spread, but the table's own ops, re-timed in each round, run slower than their entries."""
+  from proxyless_tf.latency.builder import space_metadata
+  from proxyless_tf.latency.validate import random_archs, raw_sum, reference_ops, validate_table
+  space = get_space("tiny")
+  table = _fake_table(space, str(tmp_path / "t.json"))
+  table.metadata.update(space_metadata(space))
+  table.metadata.pop("calibration")
+  table.save()
+  sums = [raw_sum(table, a) for a in random_archs(space, 6, seed=1)]
+  refs = [table.latency(op.key) for op in reference_ops(table, space)]
+  calls = iter(range(100))
+
+  def slowed(content, factor=1.12):  # per round: the 6 networks, then the 3 reference ops
+    i = next(calls) % 9
+    return factor * (0.3 + sums[i] if i < 6 else refs[i - 6])
+  report = validate_table(table, 6, 3, seed=1, fit=True, measure=slowed, log=lambda *_: None)
+  assert report["reference_drift_pct"] == pytest.approx(12.0, abs=0.01)
+  assert report["busy"] and report["round_spread_pct"] < 0.01
+  assert load_table(table.path).calibration == (1.0, 0.0)  # nothing fitted
+  calls = iter(range(100))
+  quiet = lambda content: slowed(content, factor=1.0)  # noqa: E731
+  report = validate_table(table, 6, 3, seed=1, fit=True, measure=quiet, log=lambda *_: None)
+  assert report["reference_drift_pct"] == pytest.approx(0.0, abs=1e-9) and not report["busy"]
+  assert load_table(table.path).calibration == pytest.approx((1.0, 0.3))  # the offset, fitted
 
 
 class _CountingMeasurer:
@@ -380,7 +411,7 @@ def test_validate_command_on_a_host_table(tmp_path):
   table.metadata.update(space_metadata(space))
   table.save()
   command = [sys.executable, "-m", "proxyless_tf.latency", "validate", f"--table={path}",
-             "--samples=4", "--rounds=3", "--runs=3", "--fit"]
+             "--samples=4", "--rounds=3", "--runs=3", "--reference_ops=0", "--fit"]
   done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-2000:]
   assert "leave-one-out: sum of ops MAE" in done.stdout and "round-to-round spread" in done.stdout

@@ -54,7 +54,9 @@ def _random_input(detail, rng):
   return rng.standard_normal(shape).astype(dtype)
 
 
-def time_interpreter(interpreter, warmup: int, runs: int, seed: int = 0) -> list[float]:
+def time_interpreter(interpreter, warmup: int, runs: int, seed: int = 0,
+                     between=None) -> list[float]:
+  """Per-run latencies (ms); `between()`, if given, runs untimed before each timed invoke."""
   rng = np.random.default_rng(seed)
   for detail in interpreter.get_input_details():
     interpreter.set_tensor(detail["index"], _random_input(detail, rng))
@@ -62,6 +64,8 @@ def time_interpreter(interpreter, warmup: int, runs: int, seed: int = 0) -> list
     interpreter.invoke()
   times = []
   for _ in range(runs):
+    if between is not None:
+      between()
     start = time.perf_counter()
     interpreter.invoke()
     times.append((time.perf_counter() - start) * 1e3)

@@ -22,6 +22,9 @@ flags.DEFINE_integer("runs", 50, "Timed runs per sample and round.")
 flags.DEFINE_integer("seed", 0, "Seed of the random architectures.")
 flags.DEFINE_bool("fit", False, "Fit scale/offset on the samples, report the leave-one-out error, "
                   "and store them in the table's metadata when they lower it.")
+flags.DEFINE_integer("reference_ops", 3, "Of the table's own ops, re-time this many in every "
+                     "round: if they run more than 3% off their entries the machine is not in the "
+                     "state the table was measured in, and nothing is fitted (0: skip the check).")
 flags.DEFINE_string("png", None, "Scatter plot path (default: next to the table).")
 flags.DEFINE_string("serial", None, "android tables: adb serial.")
 
@@ -35,7 +38,8 @@ def main(argv):
   from proxyless_tf.latency.table import load_table
   table = load_table(FLAGS.table)
   report = V.validate_table(table, FLAGS.samples, FLAGS.rounds, FLAGS.seed, FLAGS.fit,
-                          V.measurer_for(table.metadata, FLAGS.runs, FLAGS.serial))
+                          V.measurer_for(table.metadata, FLAGS.runs, FLAGS.serial),
+                          references=FLAGS.reference_ops)
   png = FLAGS.png or os.path.splitext(FLAGS.table)[0] + "_validation.png"
   V.scatter_png(png, report["predicted"], report["measured"],
                 f"{os.path.basename(FLAGS.table)}: MAE "

@@ -15,6 +15,7 @@ from proxyless_tf.benchmark.host import cpu_model
 from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
 from proxyless_tf.latency.cost_model import CostModel
 from proxyless_tf.latency.identity import fingerprint, host_identity
+from proxyless_tf.latency.validate import DRIFT_PCT
 
 SELF_CHECK_SAMPLES = 10
 QUICK_CHECK_SAMPLES = 3
@@ -43,17 +44,20 @@ def quick_check(table, samples: int = QUICK_CHECK_SAMPLES, rounds: int = 3, log=
   seed = int(time.time()) % 100_000  # new networks each time: the table is never graded on its own
   report = validate_table(table, samples, rounds, seed, fit=False,
                           measure=measurer_for(table.metadata), log=lambda *_: None)
-  mae = report["all"]["mae_pct"]
+  mae, drift = report["all"]["mae_pct"], report["reference_drift_pct"]
   table.metadata["last_check"] = {"samples": samples, "seed": seed, "mae_pct": round(mae, 3),
-                                  "busy": report["busy"], "date": time.strftime("%Y-%m-%d %H:%M")}
+                                  "reference_drift_pct": round(drift, 3), "busy": report["busy"],
+                                  "date": time.strftime("%Y-%m-%d %H:%M")}
   table.save()
-  if mae > STALE_MAE_PCT and not report["busy"]:
-    log(f"WARNING: the cached latency table no longer holds on this machine: {mae:.1f}% mean abs "
-        f"error on {samples} networks measured now (bound {STALE_MAE_PCT:g}%). Rebuild it with "
+  if mae > STALE_MAE_PCT or abs(drift) > DRIFT_PCT:
+    log(f"WARNING: the cached latency table does not hold on this machine now: {mae:.1f}% mean "
+        f"abs error on {samples} networks measured now (bound {STALE_MAE_PCT:g}%), its own ops "
+        f"{drift:+.1f}% off their entries. If the machine is not busy, rebuild it with "
         "--rebuild_latency_table")
   else:
     log(f"quick check of the cached table: {mae:.1f}% mean abs error on {samples} networks "
-        "measured now" + (" (machine busy: noisy)" if report["busy"] else ""))
+        f"measured now, its ops {drift:+.1f}% off their entries" +
+        (" (machine busy: noisy)" if report["busy"] else ""))
   return report
 
 

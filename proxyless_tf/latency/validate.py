@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from proxyless_tf.export.tflite import convert_for_timing
+from proxyless_tf.latency.measure import op_tflite
 from proxyless_tf.latency.ops import arch_ops
 from proxyless_tf.errors import UserError
 from proxyless_tf.utils.progress import Progress
@@ -55,6 +56,19 @@ def spearman(a, b) -> float:
 
 
 BUSY_SPREAD_PCT = 1.5
+# The table's own ops re-timed during a validation run: more than this off their entries and the
+# machine is not in the state the table was measured in. A uniformly slow spell (another process
+# running through every round) does not show in the round spread, but shows here.
+DRIFT_PCT = 3.0
+REFERENCE_OPS = 3
+
+
+def reference_ops(table, space, count: int = REFERENCE_OPS) -> list:
+  """A few of the table's ops (its largest ones: timed most precisely), re-timed next to the
+  networks of a validation run (after them in every round)."""
+  from proxyless_tf.latency.ops import all_space_ops
+  ops = [op for op in all_space_ops(space) if op.key in table.entries]
+  return sorted(ops, key=lambda op: -table.latency(op.key))[:count]
 
 
 def round_spread_pct(per_round) -> float:
@@ -144,7 +158,7 @@ def measurer_for(meta, runs: int = 50, serial: str | None = None):
 
 
 def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measure,
-                   log=print) -> dict:
+                   log=print, references: int = REFERENCE_OPS) -> dict:
   """Predicted vs measured on random archs, measured in `rounds` interleaved rounds over all of
   them (median of the round medians, like the table's entries); with `fit`, also fits and stores
   the calibration when its leave-one-out error beats the plain sum's."""
@@ -157,6 +171,8 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
     raise UserError(f"--fit needs --samples >= 4 (two constants, fit leave-one-out), got {samples}")
   if rounds < 1:
     raise UserError(f"--rounds must be >= 1, got {rounds}")
+  if references < 0:
+    raise UserError(f"--reference_ops must be >= 0, got {references}")
   archs = list(random_archs(space, samples, seed))
   for arch in archs:
     model.check_covers(arch_ops(arch))
@@ -170,15 +186,23 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
                                 max_depthwise_taps=table.metadata.get("depthwise_max_taps")))
     progress.update(1)
   progress.close()
-  progress = Progress(len(archs) * rounds, f"measure ({rounds} rounds)")
-  per_round = []
+  references = reference_ops(table, space, references)
+  ref_contents = [op_tflite(op, precision, max_depthwise_taps=table.metadata.get(
+      "depthwise_max_taps")) for op in references]
+  progress = Progress((len(archs) + len(references)) * rounds, f"measure ({rounds} rounds)")
+  per_round, ref_rounds = [], []
   for _ in range(rounds):
     per_round.append([])
     for content in contents:
       per_round[-1].append(measure(content))
       progress.update(1, last=f"{per_round[-1][-1]:.3f}ms")
+    ref_rounds.append([measure(content) for content in ref_contents])
+    progress.update(len(ref_contents))
   progress.close()
   measured = np.median(np.array(per_round), axis=0)
+  drift = (float(np.median(np.median(ref_rounds, axis=0) / [table.latency(op.key)
+                                                             for op in references]) - 1) * 100
+           if references else 0.0)
   raw = np.array([raw_sum(table, a) for a in archs])
   scale, offset = table.calibration
   predicted = offset + scale * raw
@@ -186,15 +210,21 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
   for a, p, m in zip(archs, predicted, measured):
     log(f"{a.name:<10} {p:>10.4f} {m:>10.4f} {100 * (p - m) / m:>7.1f}")
   spread = round_spread_pct(per_round)
-  busy = spread > BUSY_SPREAD_PCT
+  busy = spread > BUSY_SPREAD_PCT or abs(drift) > DRIFT_PCT
   report = {"all": metrics(predicted, measured), "raw": metrics(raw, measured),
-            "mean_measured_ms": float(measured.mean()), "round_spread_pct": spread, "busy": busy}
+            "mean_measured_ms": float(measured.mean()), "round_spread_pct": spread,
+            "reference_drift_pct": drift, "busy": busy}
   r, plain = report["all"], report["raw"]
   log(f"all {len(archs)}: MAE {r['mae_pct']:.2f}%  RMSE {r['rmse']:.4f} ms  rank corr "
       f"{r['rank_corr']:.3f}  bias {r['bias_pct']:+.1f}%  (calibration scale={scale:.4f} "
       f"offset={offset:.4f}; plain sum of ops: MAE {plain['mae_pct']:.2f}%)")
-  log(f"round-to-round spread of the measurements: {spread:.2f}% (quiet machine: < 0.5%)")
-  if busy:
+  log(f"round-to-round spread of the measurements: {spread:.2f}% (quiet machine: < 0.5%); "
+      f"{len(references)} of the table's ops re-timed now: {drift:+.1f}% vs the table")
+  if abs(drift) > DRIFT_PCT:
+    log(f"WARNING: the table's own ops run {drift:+.1f}% off their entries right now: the machine "
+        "is not in the state the table was measured in (busy, throttled, or another machine), so "
+        "these errors say more about that than about the predictor. Rerun when it is quiet.")
+  elif busy:
     log(f"WARNING: the measurements disagree by {spread:.1f}% between rounds: the machine was busy "
         "while measuring, so these errors are mostly noise. Rerun when it is quiet.")
   if fit and busy:

@@ -86,6 +86,9 @@ class SearchConfig:
                  "arch_skip_epochs", "target_latency"):
       if getattr(self, name) < 0:
         raise UserError(f"--{name} must be >= 0, got {getattr(self, name)}")
+    if self.target_latency and self.arch_algo != "grad":
+      raise UserError("--target_latency works with --arch_algo=grad (the multiplier weighs the "
+                      "gradient's latency term)")
     if self.warmup_epochs + self.epochs == 0:
       raise UserError("--warmup_epochs and --epochs are both 0: nothing to do")
     for name in ("lr", "warmup_lr", "arch_lr", "target_latency_rate"):
