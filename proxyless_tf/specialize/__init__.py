@@ -237,7 +237,8 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
   report = {"rows": rows, "precision": precision, "search": stages.done["search"],
             "target_latency": search_config.target_latency or None,
             "cost_model": getattr(cost_model, "name", "none"), "adb": spec.adb,
-            "num_threads": spec.num_threads, "epochs": spec.retrain_epochs}
+            "num_threads": spec.num_threads, "epochs": spec.retrain_epochs,
+            "num_classes": searched.num_classes}
   path = write_report(report, spec.out)
   stages.finish("report", {"path": path})
   log(f"wrote {path}")

@@ -31,7 +31,12 @@ def verdicts(report: dict) -> list[str]:
                  f"({_pct(s['predicted'], t):+.1f}%)" + (
                      f", measured {s[measured_key]:.3f} ms ({_pct(s[measured_key], t):+.1f}%)"
                      if s["unit"] == "ms" else "") + ".")
-  if "baseline" in rows:
+  chance = [name for name, r in rows.items() if r["keras_accuracy"] < 1.5 / report["num_classes"]]
+  if chance:
+    lines.append(f"- {' and '.join(chance)} did not learn (accuracy at chance level for "
+                 f"{report['num_classes']} classes): no accuracy comparison means anything. "
+                 "Retrain longer (--retrain_epochs) or with a lower --retrain_lr.")
+  elif "baseline" in rows:
     b = rows["baseline"]
     speed = s[measured_key] / b[measured_key]
     acc = 100 * (s["keras_accuracy"] - b["keras_accuracy"])

@@ -13,6 +13,7 @@ import os
 from absl import flags
 
 from proxyless_tf.errors import UserError
+from proxyless_tf.train import train
 from proxyless_tf.utils.cli import run_main
 
 FLAGS = flags.FLAGS
@@ -32,39 +33,6 @@ flags.DEFINE_string("export", "", "After training, export these modes (e.g. floa
 flags.DEFINE_integer("seed", 0, "Seed.")
 flags.DEFINE_bool("split_large_depthwise", True, "--export: depthwise convs over 25 taps as "
                   "<= 25-tap pieces for XNNPACK (same function); off for GPU / NNAPI delegates.")
-
-
-def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momentum: float,
-          weight_decay: float, label_smoothing: float, distribute: str = "none", seed: int = 0,
-          verbose: int = 2):
-  import keras
-  import tensorflow as tf
-  from proxyless_tf.data import make_dataset
-  from proxyless_tf.model import build_model
-  keras.utils.set_random_seed(seed)
-  strategy = tf.distribute.MirroredStrategy() if distribute == "mirrored" else tf.distribute.get_strategy()
-  size, channels = config.input_size, config.input_channels
-  train_ds = make_dataset(data.train, batch_size, size, channels, training=True, seed=seed,
-                          repeat=False)
-  test_ds = make_dataset(data.test, batch_size, size, channels, training=False)
-  steps = max(1, len(data.train) // batch_size) * epochs
-  with strategy.scope():
-    model = build_model(config)
-    schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
-    model.compile(
-        optimizer=keras.optimizers.SGD(schedule, momentum=momentum, nesterov=True,
-                                       weight_decay=weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
-        metrics=["accuracy"])
-  one_hot = lambda x, y: (x, tf.one_hot(y, config.num_classes))  # noqa: E731
-  os.makedirs(out, exist_ok=True)
-  history = model.fit(
-      train_ds.map(one_hot), validation_data=test_ds.map(one_hot), epochs=epochs, verbose=verbose,
-      callbacks=[keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
-                 keras.callbacks.TensorBoard(os.path.join(out, "tensorboard"))])
-  model.save(os.path.join(out, "model.keras"))
-  model.save_weights(os.path.join(out, "model.weights.h5"))
-  return model, history.history
 
 
 def main(argv):

@@ -1,0 +1,43 @@
+"""Retraining an architecture from scratch: Keras `fit` with the recipe of the original code.
+
+SGD with Nesterov momentum, cosine lr, label smoothing, weight decay. `BackupAndRestore` makes a
+killed run resume at its last epoch; `distribute="mirrored"` trains on all local GPUs through
+tf.distribute. The command line is `python -m proxyless_tf.train` (`__main__.py`).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momentum: float,
+          weight_decay: float, label_smoothing: float, distribute: str = "none", seed: int = 0,
+          verbose: int = 2):
+  import keras
+  import tensorflow as tf
+  from proxyless_tf.data import make_dataset
+  from proxyless_tf.model import build_model
+  keras.utils.set_random_seed(seed)
+  strategy = tf.distribute.MirroredStrategy() if distribute == "mirrored" else tf.distribute.get_strategy()
+  size, channels = config.input_size, config.input_channels
+  train_ds = make_dataset(data.train, batch_size, size, channels, training=True, seed=seed,
+                          repeat=False)
+  test_ds = make_dataset(data.test, batch_size, size, channels, training=False)
+  steps = max(1, len(data.train) // batch_size) * epochs
+  with strategy.scope():
+    model = build_model(config)
+    schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
+    model.compile(
+        optimizer=keras.optimizers.SGD(schedule, momentum=momentum, nesterov=True,
+                                       weight_decay=weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
+        metrics=["accuracy"])
+  one_hot = lambda x, y: (x, tf.one_hot(y, config.num_classes))  # noqa: E731
+  os.makedirs(out, exist_ok=True)
+  history = model.fit(
+      train_ds.map(one_hot), validation_data=test_ds.map(one_hot), epochs=epochs, verbose=verbose,
+      callbacks=[keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
+                 keras.callbacks.TensorBoard(os.path.join(out, "tensorboard"))])
+  model.save(os.path.join(out, "model.keras"))
+  model.save_weights(os.path.join(out, "model.weights.h5"))
+  return model, history.history
