@@ -421,19 +421,3 @@ def test_validate_command_on_a_host_table(tmp_path):
   assert too_few.returncode != 0 and "--fit needs --samples >= 4" in too_few.stderr
   assert "Traceback" not in too_few.stderr
 
-
-def test_op_context_times_an_op_after_a_block_minus_the_block():
-  """`context=True`: (context block + op) - context block, per op; the stem is timed alone."""
-  from proxyless_tf.latency.measure import CONTEXT_KINDS, op_model
-  space = get_space("tiny")
-  ops = all_space_ops(space)
-  block = next(op for op in ops if op.kind == "expanded_conv")
-  with_context = op_model(block, context=True)
-  assert [layer.name for layer in with_context.layers][1] == "context"
-  assert with_context.output_shape == op_model(block).output_shape
-  stem = next(op for op in ops if op.kind == "Conv")
-  assert "context" not in [layer.name for layer in op_model(stem, context=True).layers]
-  measurer = HostMeasurer(1, warmup=1, runs=3, context=True)
-  entry = measurer(block, "float")
-  assert entry["median"] >= 0 and block.kind in CONTEXT_KINDS
-  assert len(measurer._models) == 2  # the op in context, and the context block alone

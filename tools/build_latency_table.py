@@ -33,9 +33,6 @@ flags.DEFINE_bool("use_xnnpack", True, "android: XNNPACK on the CPU (what an app
 flags.DEFINE_bool("split_large_depthwise", None, "Time the ops as the export ships them for "
                   "XNNPACK: depthwise convs over 25 taps split into pieces (default: on, except "
                   "with --use_gpu or --nouse_xnnpack, where the export should turn it off too).")
-flags.DEFINE_bool("op_context", False, "host: time each op after a k3 e6 block at its input "
-                  "shape, minus that block alone (experimental: ops in a network run slower than "
-                  "alone; see BENCHMARKS.md, latency additivity).")
 flags.DEFINE_integer("self_check_samples", None, "After the ops, measure this many random "
                      "architectures end to end, fit the calibration and store the checked error "
                      "(default: 10 on host, 0 on android; 0: skip).")
@@ -69,9 +66,8 @@ def main(argv):
     if FLAGS.serial or FLAGS.use_gpu:
       raise UserError("--serial/--use_gpu need --device=android")
     measurers = [HostMeasurer(FLAGS.num_threads, max_depthwise_taps=max_taps,
-                              context=FLAGS.op_context,
                               **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))]
-    metadata = host_metadata(FLAGS.num_threads, FLAGS.precision, max_taps, FLAGS.op_context)
+    metadata = host_metadata(FLAGS.num_threads, FLAGS.precision, max_taps)
   else:
     delegate = "gpu" if FLAGS.use_gpu else ("xnnpack" if FLAGS.use_xnnpack else "none")
     measurers = [AndroidMeasurer(s, FLAGS.num_threads, delegate=delegate,

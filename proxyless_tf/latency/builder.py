@@ -15,9 +15,7 @@ from proxyless_tf.latency.ops import all_space_ops
 from proxyless_tf.latency.table import LatencyTable, load_table
 
 # Metadata that must match for a build to resume an existing file.
-IDENTITY = ("device", "threads", "delegate", "precision", "depthwise_max_taps", "op_context")
-# What a table that does not record these was measured with (older tables: whole ops, alone).
-_UNRECORDED = {"depthwise_max_taps": None, "op_context": False}
+IDENTITY = ("device", "threads", "delegate", "precision", "depthwise_max_taps")
 
 
 _SPACE_FIELDS = ("input_size", "input_channels", "num_classes", "stem_filters",
@@ -42,12 +40,12 @@ def space_from_metadata(metadata: dict):
 
 
 def host_metadata(num_threads: int, precision: str,
-                  max_depthwise_taps: int | None = XNNPACK_MAX_TAPS, op_context: bool = False) -> dict:
+                  max_depthwise_taps: int | None = XNNPACK_MAX_TAPS) -> dict:
   from proxyless_tf import litert
   identity = host_identity()
   return {"device": f"host: {cpu_model()}", "cpu": cpu_model(), "runtime": litert.runtime_version(),
           "threads": num_threads, "delegate": "xnnpack (default)", "precision": precision,
-          "depthwise_max_taps": max_depthwise_taps, "op_context": op_context, "identity": identity,
+          "depthwise_max_taps": max_depthwise_taps, "identity": identity,
           "fingerprint": fingerprint(identity), "estimated": False}
 
 
@@ -92,8 +90,9 @@ def build_space_table(space, out: str, measurers, precision: str, metadata: dict
                       self_check_samples: int = 0) -> LatencyTable:
   if os.path.exists(out):
     table = load_table(out)
-    clash = [k for k in IDENTITY if (k in table.metadata or k in _UNRECORDED)
-             and table.metadata.get(k, _UNRECORDED.get(k)) != metadata.get(k, _UNRECORDED.get(k))]
+    # a table from before the XNNPACK rewrite records no depthwise_max_taps: its ops were whole
+    clash = [k for k in IDENTITY if (k in table.metadata or k == "depthwise_max_taps")
+             and table.metadata.get(k) != metadata.get(k)]
     if clash:
       raise UserError(f"{out} was measured with different {', '.join(clash)} "
                       f"({', '.join(f'{k}={table.metadata.get(k)!r}' for k in clash)}); "

@@ -25,53 +25,29 @@ from proxyless_tf.utils.progress import Progress
 _CONVERT_LOCK = threading.Lock()  # the TFLite converter is not meant to run in several threads
 
 
-# The stem reads the app's input and the classifier's pool + dense is tiny: timed alone.
-CONTEXT_KINDS = ("expanded_conv", "Conv_1")
-
-
-def context_model(op: OpSpec) -> keras.Model:
-  """The block an op is timed after with `context=True`: a k3 e6 MBConv at the op's input shape."""
+def op_model(op: OpSpec) -> keras.Model:
   inputs = keras.Input((op.resolution, op.resolution, op.in_channels))
-  return keras.Model(inputs, _context_block(op)(inputs))
-
-
-def _context_block(op: OpSpec):
-  return MBConv(op.in_channels, 3, 1, 6, residual=False, name="context")
-
-
-def op_model(op: OpSpec, context: bool = False) -> keras.Model:
-  """The op alone, or (`context`) after a block that writes its input the way a network's
-  previous block does: whole networks run each op with caches full of the previous block's
-  traffic, and on 224x224 nets an op timed alone in a loop runs ~4% faster than in the net.
-  One flat functional model either way (the export's rewrite sees top-level layers only)."""
-  inputs = keras.Input((op.resolution, op.resolution, op.in_channels))
-  x = _context_block(op)(inputs) if context and op.kind in CONTEXT_KINDS else inputs
   if op.kind == "Conv":
-    x = ConvBNReLU(op.out_channels, op.kernel_size, op.stride, name="stem")(x)
+    x = ConvBNReLU(op.out_channels, op.kernel_size, op.stride, name="stem")(inputs)
   elif op.kind == "Conv_1":
-    x = ConvBNReLU(op.out_channels, 1, 1, name="head")(x)
+    x = ConvBNReLU(op.out_channels, 1, 1, name="head")(inputs)
   elif op.kind == "Logits":
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(inputs)
     x = keras.layers.Dense(op.out_channels, kernel_initializer=dense_initializer(op.in_channels))(x)
   elif op.kind == "expanded_conv":
     block = Block(op.out_channels, op.stride, op.kernel_size, op.expand_ratio)
     x = MBConv(block.filters, block.kernel_size, block.stride, block.expand_ratio,
-               residual=op.idskip, name="block")(x)
+               residual=op.idskip, name="block")(inputs)
   else:
     raise ValueError(f"unknown op kind {op.kind}")
   return keras.Model(inputs, x)
 
 
 def op_tflite(op: OpSpec, precision: str, seed: int = 0,
-              max_depthwise_taps: int | None = XNNPACK_MAX_TAPS, context: bool = False) -> bytes:
+              max_depthwise_taps: int | None = XNNPACK_MAX_TAPS) -> bytes:
   """The op as it ships: through the export's XNNPACK rewrite unless `max_depthwise_taps` is None."""
   with _CONVERT_LOCK:
-    return convert_for_timing(op_model(op, context), precision, seed, max_depthwise_taps)
-
-
-def context_tflite(op: OpSpec, precision: str, seed: int = 0) -> bytes:
-  with _CONVERT_LOCK:
-    return convert_for_timing(context_model(op), precision, seed, None)
+    return convert_for_timing(op_model(op), precision, seed, max_depthwise_taps)
 
 
 def entry_from_summary(summary: dict) -> dict:
@@ -93,24 +69,14 @@ def merge_rounds(rounds: list[dict]) -> dict:
 class _ModelCache:
   """Op models converted once, kept for the later rounds (conversion costs more than timing)."""
 
-  def __init__(self, max_depthwise_taps: int | None = XNNPACK_MAX_TAPS, context: bool = False):
+  def __init__(self, max_depthwise_taps: int | None = XNNPACK_MAX_TAPS):
     self._models = {}
-    self.max_depthwise_taps, self.context = max_depthwise_taps, context
+    self.max_depthwise_taps = max_depthwise_taps
 
   def model(self, op: OpSpec, precision: str) -> bytes:
     key = (op.key, precision)
     if key not in self._models:
-      self._models[key] = op_tflite(op, precision, max_depthwise_taps=self.max_depthwise_taps,
-                                    context=self.context)
-    return self._models[key]
-
-  def context_model(self, op: OpSpec, precision: str) -> bytes | None:
-    """The context block alone (subtracted from the op's time), one per input shape."""
-    if not self.context or op.kind not in CONTEXT_KINDS:
-      return None
-    key = (f"context-{op.resolution}x{op.in_channels}", precision)
-    if key not in self._models:
-      self._models[key] = context_tflite(op, precision)
+      self._models[key] = op_tflite(op, precision, max_depthwise_taps=self.max_depthwise_taps)
     return self._models[key]
 
 
@@ -120,22 +86,15 @@ class HostMeasurer(_ModelCache):
   default_rounds = 5
 
   def __init__(self, num_threads: int = 1, warmup: int = 10, runs: int = 30,
-               max_depthwise_taps: int | None = XNNPACK_MAX_TAPS, context: bool = False):
-    super().__init__(max_depthwise_taps, context)
+               max_depthwise_taps: int | None = XNNPACK_MAX_TAPS):
+    super().__init__(max_depthwise_taps)
     self.num_threads, self.warmup, self.runs = num_threads, warmup, runs
     self.name = "host"
 
   def __call__(self, op: OpSpec, precision: str) -> dict:
-    summary = benchmark_host(model_content=self.model(op, precision), num_threads=self.num_threads,
-                             warmup=self.warmup, runs=self.runs).summary
-    before = self.context_model(op, precision)
-    if before is not None:  # the op's time in context: (context + op) - context, timed back to back
-      base = benchmark_host(model_content=before, num_threads=self.num_threads,
-                            warmup=self.warmup, runs=self.runs).summary
-      summary = {**summary, "mean_ms": max(summary["mean_ms"] - base["mean_ms"], 0.0),
-                 "median_ms": max(summary["median_ms"] - base["median_ms"], 0.0),
-                 "std_ms": float(np.hypot(summary["std_ms"], base["std_ms"]))}
-    return entry_from_summary(summary)
+    result = benchmark_host(model_content=self.model(op, precision), num_threads=self.num_threads,
+                            warmup=self.warmup, runs=self.runs)
+    return entry_from_summary(result.summary)
 
 
 class AndroidMeasurer(_ModelCache):
