@@ -212,6 +212,15 @@ def test_a_host_table_from_another_machine_is_flagged(tmp_path):
   logs = []
   cost_model_for_target("cpu", table=table.path, log=logs.append)
   assert not any("WARNING" in line for line in logs)  # measured here: no warning
+  assert any("never checked against whole networks" in line for line in logs)
+  table.metadata["calibration"] = {"scale": 1.0, "offset": 0.1, "fit_samples": 30,
+                                   "loo_mae_pct": 0.42, "date": "2026-11-26"}
+  table.save()
+  logs = []
+  cost_model_for_target("cpu", table=table.path, log=logs.append)
+  assert any("calibrated on 30 random networks on 2026-11-26: 0.4% mean abs error (held out)"
+             in line for line in logs)
+  del table.metadata["calibration"]
   table.metadata["identity"] = {**meta["identity"], "model": "1", "isa": ["avx2"]}
   table.save()
   logs = []

@@ -73,6 +73,11 @@ def self_check(table: LatencyTable, samples: int, rounds: int = 3, seed: int = 1
 def checked_error_line(table: LatencyTable) -> str:
   """One line: how well the table predicted whole networks when it was checked."""
   check = table.metadata.get("self_check")
+  fitted = table.metadata.get("calibration") or {}
+  if not check and "loo_mae_pct" in fitted:  # validated with `validate --fit` instead
+    return (f"latency table {os.path.basename(table.path or '?')}: calibrated on "
+            f"{fitted.get('fit_samples')} random networks on {fitted.get('date')}: "
+            f"{fitted['loo_mae_pct']:.1f}% mean abs error (held out)")
   if not check:
     return (f"latency table {table.path}: never checked against whole networks (check it with "
             f"`python -m proxyless_tf.latency validate --table={table.path} --fit`)")
