@@ -78,7 +78,7 @@ def latency_png(report: dict, path: str) -> None:
 
 
 def write_report(report: dict, out: str) -> str:
-  rows, precision = report["rows"], report["precision"]
+  rows = report["rows"]
   arch_png = os.path.join(out, "arch.png")
   shutil.copyfile(report["search"]["png"], arch_png)
   latency_png(report, os.path.join(out, "latency.png"))
