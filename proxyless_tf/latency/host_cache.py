@@ -98,6 +98,11 @@ class HostCachedCostModel(CostModel):
     self.scale, self.offset, self.name = (self._table_model.scale, self._table_model.offset,
                                           self._table_model.name)
 
+  @property
+  def table(self):
+    """The measured table (after `prepare`)."""
+    return None if self._table_model is None else self._table_model.table
+
   def check_covers(self, ops) -> None:
     self._table_model.check_covers(ops)
 

@@ -218,8 +218,7 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
 
   # 5. report
   log("== 5/5 report")
-  table = getattr(cost_model, "table", None) or getattr(
-      getattr(cost_model, "_table_model", None), "table", None)
+  table = getattr(cost_model, "table", None)
   precision = table.metadata.get("precision", "float") if table is not None else "float"
   rows = {}
   for name, config in nets.items():
