@@ -1,6 +1,7 @@
 """Does the warmed-up supernet rank sub-networks like training them would? (Kendall tau)
 
-  python benchmarks/supernet_ranking.py [--warmups=300,900 --subnets=10 --standalone_steps=450]
+  python benchmarks/supernet_ranking.py [--warmups=300,900 --subnets=10 --standalone_steps=450
+                                        --sharing=independent,nested]
 
 Fashion-MNIST (Debian's files), `small` space at 32x32, 12k training images, 1000 held out
 (100 per class), batch 64. For each warm-up length: the supernet is trained with uniform path
@@ -9,7 +10,8 @@ sampling (the search's warm-up: one sampled path per step, path-masked SGD, cosi
 (BN on batch statistics, as the search's own evaluation). The same sub-networks are trained
 standalone from scratch (same data, batch, lr schedule and augmentation, `--standalone_steps`
 steps each) and scored on the same images. Reported: the supernet's train accuracy at the end
-of warm-up on the k3 e6 path, the accuracies, and Kendall's tau between the two rankings.
+of warm-up on the k3 e6 path, the accuracies, and Kendall's tau between the two rankings, for
+each supernet weight sharing (`--sharing`: independent candidates as the paper, or nested).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def main():
   parser.add_argument("--subnets", type=int, default=10)
   parser.add_argument("--standalone_steps", type=int, default=450)
   parser.add_argument("--lr", type=float, default=0.05)
+  parser.add_argument("--sharing", default="independent,nested")
   args = parser.parse_args()
   import keras
   import tensorflow as tf
@@ -81,9 +84,10 @@ def main():
   standalone_s = time.monotonic() - start
   print("standalone:", [f"{a:.3f}" for a in truth], flush=True)
   results = []
-  for warmup in [int(w) for w in args.warmups.split(",")]:
+  runs = [(sharing, int(w)) for sharing in args.sharing.split(",") for w in args.warmups.split(",")]
+  for sharing, warmup in runs:
     keras.utils.set_random_seed(0)
-    net = Supernet(space)
+    net = Supernet(space, weight_sharing=sharing)
     steps = SearchSteps(net, tf.random.Generator.from_seed(0))
     stream = batch_stream(train, batch, 32, 1, seed=0)
     accs = []
@@ -102,22 +106,24 @@ def main():
 
     scores = [inherited(c) for c in subnets]
     tau = kendall_tau(scores, truth)
-    results.append((warmup, float(np.mean(accs[-50:])), inherited(k3e6), scores, tau, seconds))
-    print(f"warm-up {warmup}: tau {tau:.3f}, inherited {[f'{a:.3f}' for a in scores]}", flush=True)
+    results.append((sharing, warmup, float(np.mean(accs[-50:])), inherited(k3e6), scores, tau,
+                    seconds))
+    print(f"{sharing} warm-up {warmup}: tau {tau:.3f}, inherited {[f'{a:.3f}' for a in scores]}", flush=True)
   lines = ["## Supernet ranking after warm-up (Kendall tau)", "",
            f"Command: `python benchmarks/supernet_ranking.py --warmups={args.warmups} "
-           f"--subnets={args.subnets} --standalone_steps={args.standalone_steps}`  ",
+           f"--subnets={args.subnets} --standalone_steps={args.standalone_steps} "
+           f"--sharing={args.sharing}`  ",
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Fashion-MNIST, `small` space at 32x32, "
            "12k training / 1000 held-out images, batch 64, lr 0.05 cosine. Inherited = held-out "
            "accuracy of the sub-network with the supernet's weights after warm-up (BN on batch "
            f"statistics); standalone = the same sub-network trained from scratch for "
            f"{args.standalone_steps} steps ({standalone_s / len(subnets):.0f} s each). "
            "Published weight-sharing NAS often reaches tau ~0-0.3; the aim here is >= 0.3.", "",
-           "| warm-up steps | s | supernet train acc (last 50 steps) | k3e6 path held-out acc | "
+           "| weight sharing | warm-up steps | s | supernet train acc (last 50 steps) | k3e6 path held-out acc | "
            "inherited acc (mean, range) | standalone acc (mean, range) | Kendall tau |",
-           "|---:|---:|---:|---:|---|---|---:|"]
-  for warmup, train_acc, k3e6_acc, scores, tau, seconds in results:
-    lines.append(f"| {warmup} | {seconds:.0f} | {train_acc:.3f} | {k3e6_acc:.3f} | "
+           "|---|---:|---:|---:|---:|---|---|---:|"]
+  for sharing, warmup, train_acc, k3e6_acc, scores, tau, seconds in results:
+    lines.append(f"| {sharing} | {warmup} | {seconds:.0f} | {train_acc:.3f} | {k3e6_acc:.3f} | "
                  f"{np.mean(scores):.3f} ({min(scores):.3f}-{max(scores):.3f}) | "
                  f"{np.mean(truth):.3f} ({min(truth):.3f}-{max(truth):.3f}) | {tau:+.2f} |")
   publish("supernet_ranking", lines)

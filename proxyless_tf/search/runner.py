@@ -26,7 +26,7 @@ from proxyless_tf.latency.cost_model import ExpectedCost
 from proxyless_tf.search.steps import ArchObjective, SearchSteps
 from proxyless_tf.search.target_latency import LatencyController, choices_at_latency
 from proxyless_tf.space.space import get_space
-from proxyless_tf.supernet.mixed_op import ARCH_MODES
+from proxyless_tf.supernet.mixed_op import ARCH_MODES, WEIGHT_SHARING
 from proxyless_tf.supernet.supernet import Supernet
 from proxyless_tf.utils.files import atomic_write_text
 from proxyless_tf.utils.progress import Progress
@@ -57,6 +57,7 @@ class SearchConfig:
   label_smoothing: float = 0.1
   arch_algo: str = "grad"
   arch_mode: str = "full_v2"
+  weight_sharing: str = "independent"  # or "nested": candidates cut kernels from one set
   arch_lr: float = 1e-3
   arch_update_every: int = 5
   rl_updates_per_epoch: int = 300
@@ -78,6 +79,9 @@ class SearchConfig:
       raise UserError(f"--arch_algo must be grad or rl, got {self.arch_algo!r}")
     if self.arch_mode not in ARCH_MODES:
       raise UserError(f"--arch_mode must be one of {', '.join(ARCH_MODES)}, got {self.arch_mode!r}")
+    if self.weight_sharing not in WEIGHT_SHARING:
+      raise UserError(f"--weight_sharing must be one of {', '.join(WEIGHT_SHARING)}, got "
+                      f"{self.weight_sharing!r}")
     for name in ("batch_size", "arch_update_every", "checkpoint_every", "rl_samples",
                  "rl_updates_per_epoch", "valid_per_class"):
       if getattr(self, name) < 1:
@@ -135,7 +139,7 @@ class SearchRun:
     self.total_steps = self.warmup_steps + config.epochs * self.steps_per_epoch
 
     keras.utils.set_random_seed(config.seed)  # python, numpy, TF and Keras initializers
-    self.net = Supernet(self.space)
+    self.net = Supernet(self.space, weight_sharing=config.weight_sharing)
     self.generator = tf.random.Generator.from_seed(config.seed)
     objective = ArchObjective(form="none")
     if config.target_latency and cost_model is None:
@@ -192,7 +196,8 @@ class SearchRun:
       with open(self._config_path()) as f:
         before = json.load(f)
       changed = [k for k in ("space", "width_mult", "dataset", "batch_size", "valid_per_class",
-                             "seed", "input_size", "arch_algo", "arch_mode", "target_latency")
+                             "seed", "input_size", "arch_algo", "arch_mode", "target_latency",
+                             "weight_sharing")
                  if before.get(k, SearchConfig.__dataclass_fields__[k].default) != saved[k]]
       if changed:
         raise UserError(f"--resume with different {', '.join(changed)} than the saved run "

@@ -15,6 +15,10 @@ Modes (`call(..., mode=...)`):
 
 The residual (where legal) is added here, outside the candidates, because the skip is shared: a
 `zero` candidate then makes the block an identity.
+
+`weight_sharing`: "independent" (the paper: each candidate its own MBConv) or "nested" (every
+candidate cuts its kernels from one set, see `supernet/nested.py`; learns far faster in short
+warm-ups).
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from proxyless_tf.errors import UserError
 from proxyless_tf.model.layers import MBConv
 from proxyless_tf.space.space import Candidate
+from proxyless_tf.supernet.nested import NestedMBConvs
 
 ARCH_MODES = ("full_v2", "two", "full")
 MODES = ("single",) + ARCH_MODES
+WEIGHT_SHARING = ("independent", "nested")
 
 
 def gate_grad_to_alpha(dg: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
@@ -39,8 +46,13 @@ def gate_grad_to_alpha(dg: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
 class MixedOp(keras.layers.Layer):
 
   def __init__(self, filters: int, strides: int, candidates, residual: bool,
-               bn_momentum: float = 0.9, bn_epsilon: float = 1e-3, **kwargs):
+               bn_momentum: float = 0.9, bn_epsilon: float = 1e-3,
+               weight_sharing: str = "independent", **kwargs):
     super().__init__(**kwargs)
+    if weight_sharing not in WEIGHT_SHARING:
+      raise UserError(f"--weight_sharing={weight_sharing!r}: use one of "
+                      f"{', '.join(WEIGHT_SHARING)}")
+    self.weight_sharing = weight_sharing
     self.filters = filters
     self.strides = strides
     self.candidates = tuple(c if isinstance(c, Candidate) else Candidate(*c) for c in candidates)
@@ -49,14 +61,29 @@ class MixedOp(keras.layers.Layer):
     self.bn_epsilon = bn_epsilon
     self.num_candidates = len(self.candidates)
     self.zero_index = next((i for i, c in enumerate(self.candidates) if c.is_zero), -1)
-    self.ops = [None if c.is_zero else MBConv(
-        filters, c.kernel_size, strides, c.expand_ratio, residual=False, bn_momentum=bn_momentum,
-        bn_epsilon=bn_epsilon, name=f"cand_{c.name}") for c in self.candidates]
+    self.nested = None
+    if weight_sharing == "nested":
+      if any(c.expand_ratio == 1 for c in self.candidates):
+        raise UserError("--weight_sharing=nested needs expand ratios > 1 (an e1 block has no "
+                        "expand conv to share); use --weight_sharing=independent")
+      real = [c for c in self.candidates if not c.is_zero]
+      self.nested = NestedMBConvs(filters, strides, [(c.kernel_size, c.expand_ratio) for c in real],
+                                  bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, name="nested")
+      order = iter(range(len(real)))
+      self.ops = [None if c.is_zero else next(order) for c in self.candidates]
+    else:
+      self.ops = [None if c.is_zero else MBConv(
+          filters, c.kernel_size, strides, c.expand_ratio, residual=False,
+          bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, name=f"cand_{c.name}")
+          for c in self.candidates]
 
   def build(self, input_shape):
-    for op in self.ops:
-      if op is not None:
-        op.build(input_shape)
+    if self.nested is not None:
+      self.nested.build(input_shape)
+    else:
+      for op in self.ops:
+        if op is not None:
+          op.build(input_shape)
     self.alpha = self.add_weight(
         name="alpha", shape=(self.num_candidates,), trainable=True,
         initializer=keras.initializers.RandomNormal(stddev=1e-3))
@@ -67,7 +94,10 @@ class MixedOp(keras.layers.Layer):
     self.built = True
 
   def candidate_variables(self) -> list[list]:
-    """Per candidate, its trainable weights (empty for zero): what the weight step masks."""
+    """Per candidate, its trainable weights (empty for zero): what the weight step masks.
+    Nested candidates list the shared kernels too: any of them being sampled trains those."""
+    if self.nested is not None:
+      return [[] if op is None else self.nested.candidate_variables(op) for op in self.ops]
     return [[] if op is None else list(op.trainable_variables) for op in self.ops]
 
   def probs(self) -> tf.Tensor:
@@ -78,6 +108,8 @@ class MixedOp(keras.layers.Layer):
   def _run(self, j: int, x, training):
     if self.ops[j] is None:
       return tf.zeros_like(x)  # zero only exists where the shape is preserved
+    if self.nested is not None:
+      return self.nested(x, j=self.ops[j], training=training)
     return self.ops[j](x, training=training)
 
   def _switch(self, index, x, training):
@@ -185,4 +217,4 @@ class MixedOp(keras.layers.Layer):
     return {**super().get_config(), "filters": self.filters, "strides": self.strides,
             "candidates": [(c.kernel_size, c.expand_ratio) for c in self.candidates],
             "residual": self.residual, "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon}
+            "bn_epsilon": self.bn_epsilon, "weight_sharing": self.weight_sharing}

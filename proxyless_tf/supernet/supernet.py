@@ -14,16 +14,18 @@ from proxyless_tf.supernet.mixed_op import MixedOp
 class Supernet(keras.Model):
   """`call(x, training, mode)`; architecture logits and weights are separate variable lists."""
 
-  def __init__(self, space: SearchSpace, **kwargs):
+  def __init__(self, space: SearchSpace, weight_sharing: str = "independent", **kwargs):
     super().__init__(name=kwargs.pop("name", f"supernet_{space.name}"), **kwargs)
     self.space = space
+    self.weight_sharing = weight_sharing
     bn = dict(bn_momentum=space.bn_momentum, bn_epsilon=space.bn_epsilon)
     self.stem = ConvBNReLU(space.stem_filters, 3, space.stem_stride, name="stem", **bn)
     first = space.first_block()
     self.first_block = MBConv(first.filters, first.kernel_size, first.stride, first.expand_ratio,
                               name="first_block", **bn)
     self.mixed_ops = [MixedOp(spec.filters, spec.stride, spec.candidates, spec.has_residual,
-                              name=f"mixed_{spec.index}", **bn) for spec in space.mixed_ops()]
+                              weight_sharing=weight_sharing, name=f"mixed_{spec.index}", **bn)
+                      for spec in space.mixed_ops()]
     self.head = ConvBNReLU(space.head_filters, 1, 1, name="head", **bn)
     self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
     self.dropout = keras.layers.Dropout(space.dropout, name="dropout")

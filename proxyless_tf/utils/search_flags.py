@@ -54,6 +54,9 @@ def define_search_flags(default_out: str = "runs/search") -> None:
   flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label smoothing of weight steps.")
   flags.DEFINE_enum("arch_algo", _D.arch_algo, ["grad", "rl"], "Gradient (binary gates) or REINFORCE.")
   flags.DEFINE_enum("arch_mode", _D.arch_mode, ["full_v2", "two", "full"], "Gate-gradient mode.")
+  flags.DEFINE_enum("weight_sharing", _D.weight_sharing, ["independent", "nested"],
+                    "Supernet candidates: own weights each (the paper) or nested in one set of "
+                    "kernels (learns several times faster in short warm-ups; see BENCHMARKS.md).")
   flags.DEFINE_float("arch_lr", _D.arch_lr, "Adam lr of the architecture logits.")
   flags.DEFINE_integer("arch_update_every", _D.arch_update_every, "Weight steps per arch step.")
   flags.DEFINE_integer("rl_updates_per_epoch", _D.rl_updates_per_epoch, "REINFORCE updates per epoch.")
