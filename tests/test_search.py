@@ -241,8 +241,17 @@ def test_requested_latency_mode_lands_on_the_target_and_resumes(tmp_path, synthe
   resumed = run.run(resume=True)
   assert resumed.predicted_latency == pytest.approx(target, rel=0.03)
   with pytest.raises(UserError, match="different target_latency"):
-    SearchRun(_config(tmp_path / "resumed", **{**kw, "target_latency": target * 2}),
+    SearchRun(_config(tmp_path / "resumed", **{**kw, "target_latency": values[-1]}),
               FlopsCostModel(), log=lambda *_: None, dataset=synthetic_dataset).run(resume=True)
+
+
+def test_requested_latency_outside_the_space_is_a_clear_error(tmp_path, synthetic_dataset):
+  values = _tiny_latencies()
+  for target in (values[0] * 0.9, values[-1] * 1.1):
+    with pytest.raises(UserError, match="outside what the space can be") as err:
+      SearchRun(_config(tmp_path, target_latency=target), FlopsCostModel(), log=lambda *_: None,
+                dataset=synthetic_dataset)
+    assert f"{values[0]:.4g} to {values[-1]:.4g}" in str(err.value)
 
 
 def test_no_arch_update_in_the_first_search_epoch(tmp_path, synthetic_dataset):

@@ -151,6 +151,12 @@ class SearchRun:
       # requested latency: the additive form, its weight set by the controller
       self.controller = LatencyController(config.target_latency, config.target_latency_rate)
       expected = ExpectedCost(cost_model, self.space)
+      fastest = expected.of_choices([int(np.argmin(c.numpy())) for c in expected.per_op])
+      slowest = expected.of_choices([int(np.argmax(c.numpy())) for c in expected.per_op])
+      if not fastest * 0.97 <= config.target_latency <= slowest * 1.03:
+        raise UserError(f"--target_latency={config.target_latency:g} {cost_model.unit} is outside "
+                        f"what the space can be on this cost model: {fastest:.4g} to "
+                        f"{slowest:.4g} {cost_model.unit}; ask for a value in that range")
       objective = ArchObjective(expected, config.target_latency, "add_linear",
                                 controller=self.controller)
     elif cost_model is not None and config.latency_loss != "none":
