@@ -287,3 +287,34 @@ def test_choices_at_latency_is_the_most_probable_architecture_on_target():
   # out of reach: the closest architecture
   fastest = [int(np.argmin(c)) for c in costs]
   assert choices_at_latency(log_probs, costs, fixed, 0.5, scale=scale, offset=offset) == fastest
+
+
+def test_damaged_checkpoint_state_never_loses_the_run(tmp_path, synthetic_dataset):
+  """A garbage state file, a corrupt newest checkpoint or a lost config: the run resumes from the
+  newest readable checkpoint or stops with one line; a fresh start never overwrites it."""
+  kw = dict(warmup_epochs=1, epochs=1, checkpoint_every=3, max_steps=9)
+  make = lambda **extra: SearchRun(_config(tmp_path, **{**kw, **extra}), FlopsCostModel(),  # noqa: E731
+                                   log=logs.append, dataset=synthetic_dataset)
+  logs = []
+  make().run()
+  folder = tmp_path / "checkpoints"
+  history = json.loads((tmp_path / "history.json").read_text())
+  assert [row["epoch"] for row in history] == [1, 2]  # written per epoch, epoch 2 partial
+  (folder / "checkpoint").write_text("\x00garbage{{")
+  with pytest.raises(UserError, match="already holds a search"):
+    make().restore_or_start(resume=False)
+  run = make(max_steps=0)
+  run.restore_or_start(resume=True)
+  assert int(run.step.numpy()) == 9  # from ckpt-9, found without the state file
+  (folder / "ckpt-9.index").write_bytes(b"not an index")
+  run = make(max_steps=0)
+  run.restore_or_start(resume=True)
+  assert int(run.step.numpy()) == 6
+  assert any("ckpt-9 is unreadable" in line for line in logs)
+  for index in folder.glob("ckpt-*.index"):
+    index.write_bytes(b"broken")
+  with pytest.raises(UserError, match="no readable checkpoint"):
+    make(max_steps=0).restore_or_start(resume=True)
+  (tmp_path / "search_config.json").unlink()
+  with pytest.raises(UserError, match="search_config.json is missing or unreadable"):
+    make(max_steps=0).restore_or_start(resume=True)

@@ -192,15 +192,46 @@ class SearchRun:
   def _config_path(self) -> str:
     return os.path.join(self.config.out, "search_config.json")
 
+  def _checkpoints_on_disk(self) -> list[str]:
+    """Every ckpt-N in the run's checkpoint folder, newest first, whatever its state file says
+    (a damaged state file must not make a run look empty and get overwritten)."""
+    folder = os.path.join(self.config.out, "checkpoints")
+    if not os.path.isdir(folder):
+      return []
+    numbers = []
+    for name in os.listdir(folder):
+      stem, ext = os.path.splitext(name)
+      if ext == ".index" and stem.startswith("ckpt-") and stem[5:].isdigit():
+        numbers.append(int(stem[5:]))
+    return [os.path.join(folder, f"ckpt-{n}") for n in sorted(numbers, reverse=True)]
+
+  def _restore_newest_readable(self, candidates: list[str]) -> str:
+    for path in candidates:
+      try:
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        return path
+      except (tf.errors.OpError, ValueError, AssertionError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        self.log(f"checkpoint {path} is unreadable ({first[:160]}); trying an older one")
+    raise UserError(f"no readable checkpoint in {os.path.join(self.config.out, 'checkpoints')} "
+                    f"(tried {len(candidates)}); move that run away to start a new one there")
+
   def restore_or_start(self, resume: bool) -> None:
     latest = self.manager.latest_checkpoint
+    on_disk = self._checkpoints_on_disk()
     saved = dataclasses.asdict(self.config)
-    if latest and not resume:
-      raise UserError(f"{self.config.out} already holds a search (checkpoint {latest}); pass "
-                      "--resume to continue it, or choose another --out")
-    if resume and latest:
-      with open(self._config_path()) as f:
-        before = json.load(f)
+    if (latest or on_disk) and not resume:
+      raise UserError(f"{self.config.out} already holds a search (checkpoint "
+                      f"{latest or on_disk[0]}); pass --resume to continue it, or choose another "
+                      "--out")
+    if resume and (latest or on_disk):
+      try:
+        with open(self._config_path()) as f:
+          before = json.load(f)
+      except (OSError, ValueError) as err:
+        raise UserError(f"{self._config_path()} is missing or unreadable ({type(err).__name__}) "
+                        "but the run has checkpoints; restore that file, or move the run away to "
+                        "start anew") from None
       changed = [k for k in ("space", "width_mult", "dataset", "batch_size", "valid_per_class",
                              "seed", "input_size", "arch_algo", "arch_mode", "target_latency",
                              "weight_sharing")
@@ -208,8 +239,9 @@ class SearchRun:
       if changed:
         raise UserError(f"--resume with different {', '.join(changed)} than the saved run "
                         f"({', '.join(f'{k}={before.get(k)!r}' for k in changed)})")
-      self.checkpoint.restore(latest).assert_existing_objects_matched()
-      self.log(f"resumed from {latest} at step {int(self.step.numpy())}/{self.total_steps}")
+      candidates = list(dict.fromkeys(([latest] if latest else []) + on_disk))
+      restored = self._restore_newest_readable(candidates)
+      self.log(f"resumed from {restored} at step {int(self.step.numpy())}/{self.total_steps}")
     else:
       if resume:
         self.log(f"--resume: no checkpoint in {self.config.out}; starting a new search")
@@ -304,12 +336,27 @@ class SearchRun:
         self.save()
       if (step + 1) % self.steps_per_epoch == 0 or step + 1 == end:
         history.append(self._end_epoch(step + 1, epoch_stats))
+        self._write_history(history)  # every epoch: a kill loses no logged epoch
         epoch_stats = {"loss": [], "acc": [], "arch_loss": []}
     progress.close()
     if end > start:
       self.save()
     self.log(f"search steps done in {time.monotonic() - t_start:.0f}s")
     return self._finish(history, end)
+
+  def _write_history(self, history: list) -> list:
+    """history.json = the epochs logged before this process (a resumed run) + this process's."""
+    path = os.path.join(self.config.out, "history.json")
+    earlier = []
+    if history and os.path.exists(path):
+      try:
+        with open(path) as f:
+          earlier = [row for row in json.load(f) if row["epoch"] < history[0]["epoch"]]
+      except (OSError, ValueError, KeyError, TypeError):
+        self.log(f"{path} was unreadable; it is rewritten from this run's epochs")
+    history = earlier + history
+    atomic_write_text(path, json.dumps(history, indent=2) + "\n")
+    return history
 
   def _end_epoch(self, step: int, stats) -> dict:
     epoch = (step - 1) // self.steps_per_epoch + 1
@@ -381,13 +428,7 @@ class SearchRun:
       self.log(f"requested {self.controller.target:.3f} {self.cost_model.unit}, predicted "
                f"{predicted:.3f} ({error:+.1f}%: {verdict} +-3%)")
     if history:
-      history_path = os.path.join(self.config.out, "history.json")
-      earlier = []
-      if os.path.exists(history_path):  # a resumed run keeps the epochs logged before the kill
-        with open(history_path) as f:
-          earlier = [row for row in json.load(f) if row["epoch"] < history[0]["epoch"]]
-      history = earlier + history
-      atomic_write_text(history_path, json.dumps(history, indent=2) + "\n")
+      history = self._write_history(history)
     self.log(f"wrote {arch_path} and {png_path}; retrain with: python -m proxyless_tf.train "
              f"--arch={arch_path} --dataset={self.config.dataset}")
     return SearchResult(arch_path, png_path, arch, predicted, steps, history)
