@@ -117,6 +117,17 @@ def write(rows, state, args, searches, png_path, publish):
       r = rows[name]
       lines.append(f"| {name} | {t:.3f} | {r['pred_float']:.3f} | {r['float_ms']:.3f} | "
                    f"{r['pred_float'] / t:.3f} | {r['float_ms'] / t:.3f} |")
+  gaps = [abs(r["acc_seeds"][0] - r["acc_seeds"][1]) for r in rows.values()
+          if len(r["acc_seeds"]) >= 2]
+  if gaps:
+    spread = [r["acc"] for r in rows.values()]
+    lines += ["", f"Seed noise: the two seeds of one net differ by {100 * np.mean(gaps):.2f} "
+              f"accuracy points on average (largest {100 * max(gaps):.2f}); the means of all "
+              f"{len(rows)} nets span {100 * (max(spread) - min(spread)):.2f} points. With "
+              "E|a - b| = 2 sigma / sqrt(pi) for one seed, sigma is "
+              f"{100 * np.mean(gaps) * np.sqrt(np.pi) / 2:.1f} points, and so is the standard "
+              "deviation of the difference of two nets' 2-seed means: a smaller difference is "
+              "noise."]
   lines += ["", "Claims:", ""]
   for text, held, detail in claims(rows):
     verdict = "not run" if held is None else ("HELD" if held else "NOT HELD")
