@@ -1,8 +1,18 @@
 """proxyless_tf: ProxylessNAS for TensorFlow / Keras / TFLite."""
 
 import os
+import warnings
 
-# TensorFlow's C++ INFO lines drown the tool's own output; users can still set it to 0.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from proxyless_tf.utils.console import import_tensorflow_quietly, verbose
+
+# TensorFlow's C++ lines (oneDNN, CUDA probes, converter notes) drown the tool's own output; a
+# failure still raises a Python error that says what went wrong. PROXYLESS_TF_VERBOSE=1 shows all.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose() else "3")
+if not verbose():
+  import_tensorflow_quietly()
+  # Noise from libraries about choices made on purpose: tf.data shuffles the training set itself;
+  # int8 calibration runs on a representative dataset, not input statistics.
+  warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+  warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
 
 __version__ = "0.1.0"

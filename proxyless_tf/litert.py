@@ -35,12 +35,14 @@ def make_interpreter(model_path: str | None = None, model_content: bytes | None 
   if not xnnpack:
     from ai_edge_litert.interpreter import OpResolverType
     kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+  from proxyless_tf.utils.console import native_output_captured
   try:
-    interpreter = Interpreter(model_path=model_path, model_content=model_content,
-                              num_threads=num_threads, **kwargs)
+    with native_output_captured(fds=(2,)):  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+      interpreter = Interpreter(model_path=model_path, model_content=model_content,
+                                num_threads=num_threads, **kwargs)
+      interpreter.allocate_tensors()
   except ValueError as e:
     raise UserError(f"cannot load TFLite model {model_path or '<bytes>'}: {e}") from None
-  interpreter.allocate_tensors()
   return interpreter
 
 

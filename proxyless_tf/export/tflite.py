@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from proxyless_tf.errors import UserError
 from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
+from proxyless_tf.utils.console import native_output_captured
 
 MODES = ("float", "dynamic", "int8")
 
@@ -54,8 +55,9 @@ def _configure(converter, mode: str, representative=None):
 
 @contextlib.contextmanager
 def _quiet():
-  """The converter prints MLIR diagnostics to stdout/stderr; keep them out of the user's table."""
-  with contextlib.redirect_stdout(io.StringIO()):
+  """The converter prints MLIR diagnostics to stdout/stderr (from C, below Python's streams); keep
+  them out of the user's table, and show them if the conversion fails."""
+  with contextlib.redirect_stdout(io.StringIO()), native_output_captured():
     yield
 
 
