@@ -85,9 +85,10 @@ def main():
   from proxyless_tf.arch import load_arch
   from proxyless_tf.arch.io import save_arch
   from proxyless_tf.arch.stats import totals
-  from proxyless_tf.data import load_dataset, normalize, sample_batch
+  from proxyless_tf.data import load_dataset, normalize
   from proxyless_tf.latency.cost_model import FlopsCostModel
   from proxyless_tf.latency.targets import cost_model_for_target
+  from proxyless_tf.litert import top1_accuracy
   from proxyless_tf.model import build_model
   from proxyless_tf.search.runner import SearchConfig, SearchRun
   from proxyless_tf.space.space import get_space
@@ -204,7 +205,7 @@ def main():
                              4e-5, 0.1, seed=seed, verbose=0)
       seconds = time.monotonic() - start
       files = _export(model, os.path.join(out, "export"), train_data, x_test)
-      int8_acc = _accuracy(files["int8"], x_test, test_split.labels)
+      int8_acc = top1_accuracy(files["int8"], x_test, test_split.labels)
       st.put(key, {"accuracy": float(history["val_accuracy"][-1]), "int8_accuracy": int8_acc,
                    "seconds": seconds, "files": files})
       log(f"{name} seed {seed}: acc {history['val_accuracy'][-1]:.4f} int8 {int8_acc:.4f} "
@@ -242,7 +243,7 @@ def main():
         "blocks": _describe(config), "seeds": len(seeds)}
   st.put("rows", rows)
   from benchmarks.search_proof_report import write
-  write(rows, st.data, args, searches, os.path.join(ROOT, "benchmarks", "search_proof.png"), publish)
+  write(rows, st.data, args, os.path.join(ROOT, "benchmarks", "search_proof.png"), publish)
 
 
 def _extremes(space):
@@ -285,21 +286,9 @@ def _export(model, out, train_data, x_test):
   return {r.mode: r.path for r in results}
 
 
-def _accuracy(path, x, labels):
-  from proxyless_tf import litert
-  out = litert.run(litert.make_interpreter(model_path=path), x)
-  return float(np.mean(np.argmax(out, -1) == labels))
-
-
 def _time(files, rounds, runs):
-  from proxyless_tf import litert
-  from proxyless_tf.benchmark.host import time_interpreter
-  interpreters = {k: litert.make_interpreter(model_path=p, num_threads=1) for k, p in files.items()}
-  samples = {k: [] for k in files}
-  for _ in range(rounds):
-    for key, interpreter in interpreters.items():
-      samples[key].append(float(np.median(time_interpreter(interpreter, 5, runs))))
-  return {k: float(np.median(v)) for k, v in samples.items()}
+  from proxyless_tf.benchmark.host import time_interleaved
+  return time_interleaved(files, rounds, runs, num_threads=1)
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def claims(rows) -> list[tuple[str, bool | None, str]]:
   return out
 
 
-def write(rows, state, args, searches, png_path, publish):
+def write(rows, state, args, png_path, publish):
   lines = ["## The search proves itself? (issue 9: Fashion-MNIST, `small` space, this CPU)", "",
            f"Command: `python benchmarks/search_proof.py --out={args.out} --seeds={args.seeds} "
            f"--retrain_epochs={args.retrain_epochs} --train_examples={args.train_examples} "

@@ -66,3 +66,10 @@ def run(interpreter, batch):
       y = (y.astype(np.float32) - zero) * scale
     results.append(y[0])
   return np.stack(results)
+
+
+def top1_accuracy(model_path: str, x, labels) -> float:
+  """Top-1 accuracy of a .tflite file on float inputs `x` (quantized I/O handled by `run`)."""
+  import numpy as np
+  out = run(make_interpreter(model_path=model_path), x)
+  return float(np.mean(np.argmax(out, -1) == labels))

@@ -84,3 +84,18 @@ def benchmark_host(model_path: str | None = None, *, model_content: bytes | None
               "runs": runs, "delegate": "xnnpack (default)"}
   return BenchmarkResult(model_path or "<bytes>", f"host: {cpu_model()}", settings,
                          summarize(times), times)
+
+
+def time_interleaved(files: dict, rounds: int, runs: int, num_threads: int = 1,
+                     progress=None) -> dict:
+  """Median latency (ms) of each .tflite file, timed in interleaved rounds (every file once per
+  round) so that drift of a shared, noisy machine hits all files alike."""
+  interpreters = {k: litert.make_interpreter(model_path=p, num_threads=num_threads)
+                  for k, p in files.items()}
+  samples = {k: [] for k in files}
+  for _ in range(rounds):
+    for key, interpreter in interpreters.items():
+      samples[key].append(float(np.median(time_interpreter(interpreter, 5, runs))))
+      if progress is not None:
+        progress.update(1)
+  return {k: float(np.median(v)) for k, v in samples.items()}

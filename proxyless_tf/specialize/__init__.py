@@ -97,12 +97,6 @@ def _chance_warning(accuracy: float, num_classes: int) -> str:
   return ""
 
 
-def _int8_accuracy(path: str, x: np.ndarray, labels: np.ndarray) -> float:
-  from proxyless_tf import litert
-  out = litert.run(litert.make_interpreter(model_path=path), x)
-  return float(np.mean(np.argmax(out, -1) == labels))
-
-
 def _measure(files: dict, spec: SpecializeConfig, log) -> dict:
   """Median latency (ms) of each file: host in interleaved rounds, or the phone via adb."""
   if spec.adb:
@@ -115,19 +109,13 @@ def _measure(files: dict, spec: SpecializeConfig, log) -> dict:
       out[key] = s["median_ms"] if s.get("median_ms") is not None else s["mean_ms"]
       log(f"  {key}: {out[key]:.3f} ms (phone)")
     return out
-  from proxyless_tf import litert
-  from proxyless_tf.benchmark.host import time_interpreter
+  from proxyless_tf.benchmark.host import time_interleaved
   from proxyless_tf.utils.progress import Progress
-  interpreters = {k: litert.make_interpreter(model_path=p, num_threads=spec.num_threads)
-                  for k, p in files.items()}
-  rounds = {k: [] for k in files}
   progress = Progress(spec.benchmark_rounds * len(files), "benchmark")
-  for _ in range(spec.benchmark_rounds):
-    for key, interpreter in interpreters.items():
-      rounds[key].append(float(np.median(time_interpreter(interpreter, 5, spec.benchmark_runs))))
-      progress.update(1)
+  measured = time_interleaved(files, spec.benchmark_rounds, spec.benchmark_runs, spec.num_threads,
+                              progress)
   progress.close()
-  return {k: float(np.median(v)) for k, v in rounds.items()}
+  return measured
 
 
 def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dataset=None) -> dict:
@@ -202,8 +190,9 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
       exported[name] = {r.mode: {"path": r.path, "ok": r.ok, "problem": r.problem,
                                  "relative_diff": r.relative_diff, "top1_agreement": r.top1_agreement,
                                  "size_bytes": r.size_bytes} for r in results}
-      exported[name]["int8"]["test_accuracy"] = _int8_accuracy(exported[name]["int8"]["path"],
-                                                               x_test, y_test)
+      from proxyless_tf.litert import top1_accuracy
+      exported[name]["int8"]["test_accuracy"] = top1_accuracy(exported[name]["int8"]["path"],
+                                                              x_test, y_test)
     stages.finish("export", exported)
   exported = stages.done["export"]
 
