@@ -52,3 +52,69 @@ def test_initializers_follow_original_code():
   assert np.abs(dense).max() <= 1 / math.sqrt(1280) + 1e-7
   assert np.abs(dense).max() > 0.9 / math.sqrt(1280)
   assert np.all(model.get_layer("classifier").bias.numpy() == 0)
+
+
+def _numpy_conv(x, kernel, stride, pads, depthwise=False):
+  """Direct cross-correlation reference: x (H, W, C), kernel (k, k, C, out|1), zero pads
+  ((top, bottom), (left, right))."""
+  x = np.pad(x, (*pads, (0, 0)))
+  k = kernel.shape[0]
+  rows = (x.shape[0] - k) // stride + 1
+  cols = (x.shape[1] - k) // stride + 1
+  out = np.zeros((rows, cols, x.shape[2] if depthwise else kernel.shape[3]))
+  for i in range(rows):
+    for j in range(cols):
+      window = x[i * stride:i * stride + k, j * stride:j * stride + k]
+      if depthwise:
+        out[i, j] = (window * kernel[..., 0]).sum(axis=(0, 1))
+      else:
+        out[i, j] = np.tensordot(window, kernel, axes=3)
+  return out
+
+
+def test_padding_modes_against_numpy_reference():
+  """Stride-2 convs on an even input: "same" pads (0, 1) for k3 and (2, 3) for k7 (TensorFlow),
+  "symmetric" pads k // 2 on both sides (PyTorch); checked on the stem conv and on the depthwise
+  conv of an MBConv, plain and in its split (XNNPACK) form."""
+  from proxyless_tf.model.layers import ConvBNReLU, SplitDepthwiseConv2D
+  rng = np.random.default_rng(0)
+  x = rng.standard_normal((1, 8, 8, 3)).astype(np.float32)
+  for padding, pads in (("same", {3: (0, 1), 7: (2, 3)}), ("symmetric", {3: (1, 1), 7: (3, 3)})):
+    for k in (3, 7):
+      bn = 1 / np.sqrt(1 + 1e-3)  # a fresh BatchNormalization at inference
+      stem = ConvBNReLU(4, k, 2, padding=padding)
+      stem.build(x.shape)
+      want = np.clip(_numpy_conv(x[0], stem.conv.kernel.numpy(), 2, (pads[k], pads[k])) * bn, 0, 6)
+      np.testing.assert_allclose(stem(x, training=False)[0], want, atol=1e-5,
+                                 err_msg=f"{padding} k{k} stem")
+
+      block = MBConv(4, k, 2, expand_ratio=1, padding=padding)
+      block.build(x.shape)
+      dw = block.depthwise.kernel.numpy()
+      want = _numpy_conv(x[0], dw, 2, (pads[k], pads[k]), depthwise=True)
+      projected = np.tensordot(np.clip(want * bn, 0, 6), block.project.kernel.numpy()[0, 0],
+                               axes=1) * bn
+      np.testing.assert_allclose(block(x, training=False)[0], projected, atol=1e-5,
+                                 err_msg=f"{padding} k{k} MBConv")
+
+      split = SplitDepthwiseConv2D(k, 2, max_taps=9, padding=padding)
+      split.build(x.shape)
+      split.kernel.assign(dw)
+      np.testing.assert_allclose(split(x)[0], want, atol=1e-5, err_msg=f"{padding} k{k} split")
+
+
+def test_symmetric_padding_round_trips_and_changes_only_strided_convs(tiny_arch):
+  from proxyless_tf.arch.config import from_dict
+  sym = tiny_arch.replace(padding="symmetric")
+  assert from_dict(sym.to_dict()) == sym
+  model = build_model(sym)
+  assert arch_from_model(keras.Model.from_config(model.get_config())) == sym
+  same = build_model(tiny_arch)
+  same.set_weights(model.get_weights())
+  x = np.random.default_rng(1).standard_normal((2, 32, 32, 1)).astype(np.float32)
+  assert np.abs(np.asarray(model(x)) - np.asarray(same(x))).max() > 1e-4
+  # the split (export) form keeps the convention
+  from proxyless_tf.export.depthwise_split import split_large_depthwise
+  split = split_large_depthwise(model, 25)
+  assert split.get_layer("block_4").depthwise.padding == "symmetric"
+  np.testing.assert_allclose(split(x), model(x), atol=1e-4)

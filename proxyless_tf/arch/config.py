@@ -32,7 +32,7 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
 
 
 def conv_output_size(size: int, stride: int) -> int:
-  """Spatial size after a 'same'-padded conv, the padding every layer here uses."""
+  """Spatial size after a conv: ceil(size / stride) under both paddings (odd kernels)."""
   return -(-size // stride)
 
 
@@ -73,6 +73,10 @@ class ArchConfig:
   bn_momentum: float = 0.9
   bn_epsilon: float = 1e-3
   name: str = "net"
+  # "same" (TensorFlow's rule) or "symmetric" (k // 2 zeros on both sides of strided convs, as
+  # PyTorch): the function differs on strided convs over even inputs, so weights trained under one
+  # convention compute the same outputs only under it. See `proxyless_tf.model.layers`.
+  padding: str = "same"
 
   def __post_init__(self):
     object.__setattr__(self, "blocks", tuple(self.blocks))
@@ -111,6 +115,7 @@ class ArchConfig:
         "head": {"filters": self.head_filters},
         "dropout": self.dropout,
         "bn": {"momentum": self.bn_momentum, "epsilon": self.bn_epsilon},
+        "padding": self.padding,
     }
 
   def to_json(self) -> str:
@@ -163,6 +168,9 @@ def validate(config: ArchConfig) -> None:
         f"got {config.bn_momentum!r}")
   if not isinstance(config.bn_epsilon, (int, float)) or config.bn_epsilon <= 0:
     raise ArchConfigError(f"bn: 'epsilon' must be > 0, got {config.bn_epsilon!r}")
+  if config.padding not in PADDINGS:
+    raise ArchConfigError(f"config: 'padding' must be one of {list(PADDINGS)} (\"symmetric\" = "
+                          f"PyTorch's k // 2 on both sides), got {config.padding!r}")
   if not config.blocks:
     raise ArchConfigError("config: 'blocks' is empty; a network needs at least one block")
   channels = config.stem_filters
@@ -191,7 +199,8 @@ def validate(config: ArchConfig) -> None:
 
 
 _TOP_KEYS = {"name", "input_size", "input_channels", "num_classes", "stem", "blocks", "head",
-             "dropout", "bn"}
+             "dropout", "bn", "padding"}
+PADDINGS = ("same", "symmetric")
 _BLOCK_KEYS = {"type", "filters", "stride", "kernel_size", "expand_ratio"}
 
 
@@ -240,6 +249,7 @@ def from_dict(data: Any) -> ArchConfig:
       dropout=data.get("dropout", defaults["dropout"].default),
       bn_momentum=bn.get("momentum", defaults["bn_momentum"].default),
       bn_epsilon=bn.get("epsilon", defaults["bn_epsilon"].default),
+      padding=data.get("padding", defaults["padding"].default),
   )
 
 

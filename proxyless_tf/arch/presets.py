@@ -59,10 +59,15 @@ def _proxyless(name: str) -> ArchConfig:
   row = _PROXYLESS_TABLE[name]
   blocks = _blocks_from_stages(row["widths"], row["kernels"], row["expands"], row["keep"],
                                _PROXYLESS_STRIDES)
-  return ArchConfig(name=name, blocks=blocks, stem_filters=row["stem"], head_filters=row["head"])
+  # Symmetric (PyTorch) padding: their only released weights are PyTorch's, and the measured TFLite
+  # latency of the two paddings is the same within noise (BENCHMARKS.md "Padding convention").
+  return ArchConfig(name=name, blocks=blocks, stem_filters=row["stem"], head_filters=row["head"],
+                    padding="symmetric")
 
 
 def mobilenet_v2(width: float = 1.0) -> ArchConfig:
+  """TensorFlow's padding ("same"), as `keras.applications.MobileNetV2`: the hand-designed
+  baseline of the searches, trained here."""
   blocks = []
   for t, c, n, s in _MOBILENET_V2_TCNS:
     for i in range(n):

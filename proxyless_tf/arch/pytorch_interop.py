@@ -3,6 +3,9 @@
 Lets users bring architectures found with the PyTorch tools and get TFLite out. The PyTorch BN
 momentum is the weight of the *new* batch statistics, so Keras momentum = 1 - PyTorch momentum.
 `net.config` has no input size; it defaults to 224 and can be overridden by the caller.
+PyTorch pads every conv by k // 2 on both sides, so configs read from here are
+`padding="symmetric"` (the only way the original weights compute the same function); writing
+drops the field, which `net.config` cannot hold.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def from_pytorch_config(data: dict, input_size: int = 224, name: str | None = No
       head_filters=_get(mix, "feature_mix_layer", "out_channels"),
       dropout=float(classifier.get("dropout_rate", 0.0)),
       bn_momentum=1.0 - float(bn.get("momentum", 0.1)),
-      bn_epsilon=float(bn.get("eps", 1e-3)))
+      bn_epsilon=float(bn.get("eps", 1e-3)), padding="symmetric")
 
 
 def _conv_layer(in_ch: int, out_ch: int, kernel: int, stride: int) -> dict:

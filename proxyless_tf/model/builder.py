@@ -13,17 +13,18 @@ from proxyless_tf.model.layers import ConvBNReLU, MBConv, ZeroBlock, dense_initi
 
 
 def build_model(config: ArchConfig) -> keras.Model:
-  bn = dict(bn_momentum=config.bn_momentum, bn_epsilon=config.bn_epsilon)
+  common = dict(bn_momentum=config.bn_momentum, bn_epsilon=config.bn_epsilon,
+                padding=config.padding)
   inputs = keras.Input((config.input_size, config.input_size, config.input_channels), name="image")
   x = ConvBNReLU(config.stem_filters, config.stem_kernel_size, config.stem_stride, name="stem",
-                 **bn)(inputs)
+                 **common)(inputs)
   for i, block in enumerate(config.blocks):
     if block.is_zero:
       x = ZeroBlock(block.filters, block.stride, name=f"block_{i}")(x)
     else:
       x = MBConv(block.filters, block.kernel_size, block.stride, block.expand_ratio,
-                 name=f"block_{i}", **bn)(x)
-  x = ConvBNReLU(config.head_filters, 1, 1, name="head", **bn)(x)
+                 name=f"block_{i}", **common)(x)
+  x = ConvBNReLU(config.head_filters, 1, 1, name="head", **common)(x)
   x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
   x = keras.layers.Dropout(config.dropout, name="dropout")(x)
   outputs = keras.layers.Dense(config.num_classes, name="classifier",
@@ -56,4 +57,4 @@ def arch_from_model(model: keras.Model) -> ArchConfig:
       num_classes=int(layers["classifier"].units), stem_filters=stem.filters,
       stem_kernel_size=stem.kernel_size, stem_stride=stem.strides, head_filters=head.filters,
       dropout=float(layers["dropout"].rate), bn_momentum=stem.bn_momentum,
-      bn_epsilon=stem.bn_epsilon)
+      bn_epsilon=stem.bn_epsilon, padding=getattr(stem, "padding", "same"))

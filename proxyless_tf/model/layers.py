@@ -23,19 +23,46 @@ def dense_initializer(in_features: int) -> keras.initializers.Initializer:
   return keras.initializers.RandomUniform(-bound, bound)
 
 
+PADDINGS = ("same", "symmetric")
+
+
+def explicit_padding(kernel_size: int, strides: int, padding: str) -> int:
+  """Zeros to pad on every side before a "valid" conv, or 0 when Keras' "same" is the function.
+
+  "same" is TensorFlow's rule: on a strided conv over an even input the extra zeros go after
+  (3x3 stride 2 pads (0, 1)). "symmetric" is PyTorch's `padding=k // 2` on both sides, the
+  convention of the original ProxylessNAS code and of pytorchcv: weights trained there compute
+  the same function only with it. For stride 1 and odd kernels the two are identical, so only
+  strided convs get an explicit pad.
+  """
+  if padding not in PADDINGS:
+    raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+  return kernel_size // 2 if padding == "symmetric" and strides > 1 else 0
+
+
+def _padded(layer_input, pad: int):
+  if not pad:
+    return layer_input
+  return keras.ops.pad(layer_input, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+
+
 @keras.saving.register_keras_serializable(package="proxyless_tf")
 class ConvBNReLU(keras.layers.Layer):
   """Conv (no bias) + BN + ReLU6: the stem and the 1x1 head."""
 
   def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
-               bn_momentum: float = 0.9, bn_epsilon: float = 1e-3, **kwargs):
+               bn_momentum: float = 0.9, bn_epsilon: float = 1e-3, padding: str = "same",
+               **kwargs):
     super().__init__(**kwargs)
     self.filters = filters
     self.kernel_size = kernel_size
     self.strides = strides
     self.bn_momentum = bn_momentum
     self.bn_epsilon = bn_epsilon
-    self.conv = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
+    self.padding = padding
+    self.pad = explicit_padding(kernel_size, strides, padding)
+    self.conv = keras.layers.Conv2D(filters, kernel_size, strides=strides,
+                                    padding="valid" if self.pad else "same",
                                     use_bias=False,
                                     kernel_initializer=conv_initializer(kernel_size, filters),
                                     name="conv")
@@ -43,19 +70,20 @@ class ConvBNReLU(keras.layers.Layer):
 
   def build(self, input_shape):
     self.conv.build(input_shape)
-    self.bn.build(self.conv.compute_output_shape(input_shape))
+    self.bn.build(self.compute_output_shape(input_shape))
     self.built = True
 
   def call(self, inputs, training=None):
-    return keras.ops.relu6(self.bn(self.conv(inputs), training=training))
+    return keras.ops.relu6(self.bn(self.conv(_padded(inputs, self.pad)), training=training))
 
   def compute_output_shape(self, input_shape):
-    return self.conv.compute_output_shape(input_shape)
+    size = [None if d is None else -(-d // self.strides) for d in input_shape[1:3]]
+    return (input_shape[0], *size, self.filters)
 
   def get_config(self):
     return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
             "strides": self.strides, "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon}
+            "bn_epsilon": self.bn_epsilon, "padding": self.padding}
 
 
 @keras.saving.register_keras_serializable(package="proxyless_tf")
@@ -69,7 +97,7 @@ class MBConv(keras.layers.Layer):
 
   def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, expand_ratio: int = 6,
                residual: bool | None = None, bn_momentum: float = 0.9, bn_epsilon: float = 1e-3,
-               depthwise_max_taps: int | None = None, **kwargs):
+               depthwise_max_taps: int | None = None, padding: str = "same", **kwargs):
     super().__init__(**kwargs)
     self.filters = filters
     self.kernel_size = kernel_size
@@ -81,6 +109,8 @@ class MBConv(keras.layers.Layer):
     # Deployment form (see `proxyless_tf.export.depthwise_split`): a depthwise conv with more
     # taps than this runs as row pieces of at most this many taps, with its BN folded in.
     self.depthwise_max_taps = depthwise_max_taps
+    self.padding = padding
+    self.pad = explicit_padding(kernel_size, strides, padding)
 
   @property
   def split_depthwise(self) -> bool:
@@ -103,13 +133,17 @@ class MBConv(keras.layers.Layer):
       self.expand_bn.build(shape)
     if self.split_depthwise:
       self.depthwise = SplitDepthwiseConv2D(self.kernel_size, self.strides,
-                                            self.depthwise_max_taps, name="depthwise")
+                                            self.depthwise_max_taps, padding=self.padding,
+                                            name="depthwise")
       self.depthwise_bn = None  # folded into the pieces' bias
     else:
       self.depthwise = keras.layers.DepthwiseConv2D(
-          self.kernel_size, strides=self.strides, padding="same", use_bias=False,
+          self.kernel_size, strides=self.strides, padding="valid" if self.pad else "same",
+          use_bias=False,
           name="depthwise", depthwise_initializer=conv_initializer(self.kernel_size, mid))
       self.depthwise_bn = keras.layers.BatchNormalization(name="depthwise_bn", **bn)
+    if self.pad and not self.split_depthwise:  # the valid conv reads the padded input
+      shape = (shape[0], *[None if d is None else d + 2 * self.pad for d in shape[1:3]], shape[3])
     self.depthwise.build(shape)
     shape = self.depthwise.compute_output_shape(shape)
     if self.depthwise_bn is not None:
@@ -125,7 +159,7 @@ class MBConv(keras.layers.Layer):
     x = inputs
     if self.expand_conv is not None:
       x = keras.ops.relu6(self.expand_bn(self.expand_conv(x), training=training))
-    x = self.depthwise(x)
+    x = self.depthwise(x if self.split_depthwise else _padded(x, self.pad))
     if self.depthwise_bn is not None:
       x = self.depthwise_bn(x, training=training)
     x = keras.ops.relu6(x)
@@ -142,11 +176,16 @@ class MBConv(keras.layers.Layer):
     return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
             "strides": self.strides, "expand_ratio": self.expand_ratio,
             "residual": self.residual, "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon, "depthwise_max_taps": self.depthwise_max_taps}
+            "bn_epsilon": self.bn_epsilon, "depthwise_max_taps": self.depthwise_max_taps,
+            "padding": self.padding}
 
 
-def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
-  """(before, after) zero padding of TensorFlow's `padding="same"` along one axis."""
+def same_padding(size: int, kernel_size: int, stride: int,
+                 padding: str = "same") -> tuple[int, int]:
+  """(before, after) zero padding along one axis: TensorFlow's `padding="same"`, or k // 2 on
+  both sides for "symmetric" (see `explicit_padding`)."""
+  if explicit_padding(kernel_size, stride, padding):
+    return kernel_size // 2, kernel_size // 2
   out = -(-size // stride)
   total = max((out - 1) * stride + kernel_size - size, 0)
   return total // 2, total - total // 2
@@ -161,8 +200,9 @@ def row_pieces(kernel_size: int, max_taps: int) -> list[tuple[int, int]]:
 
 @keras.saving.register_keras_serializable(package="proxyless_tf")
 class SplitDepthwiseConv2D(keras.layers.Layer):
-  """A k x k depthwise conv ("same" padding, with bias) computed as the sum of depthwise convs
-  over groups of its kernel rows, each reading the padded input shifted by its first row.
+  """A k x k depthwise conv ("same" or "symmetric" padding, with bias) computed as the sum of
+  depthwise convs over groups of its kernel rows, each reading the padded input shifted by its
+  first row.
 
   Same function as the whole conv. Why: XNNPACK runs a depthwise conv in one pass only when its
   kh*kw taps fit its largest microkernel tile (25); a 7x7 kernel (49 taps) falls back to a much
@@ -170,9 +210,11 @@ class SplitDepthwiseConv2D(keras.layers.Layer):
   the deployed form of an `MBConv` whose BN is folded into `kernel` and `bias`.
   """
 
-  def __init__(self, kernel_size: int, strides: int = 1, max_taps: int = 25, **kwargs):
+  def __init__(self, kernel_size: int, strides: int = 1, max_taps: int = 25,
+               padding: str = "same", **kwargs):
     super().__init__(**kwargs)
     self.kernel_size, self.strides, self.max_taps = kernel_size, strides, max_taps
+    self.padding = padding
 
   def build(self, input_shape):
     channels = int(input_shape[-1])
@@ -184,8 +226,9 @@ class SplitDepthwiseConv2D(keras.layers.Layer):
   def call(self, inputs):
     k, s = self.kernel_size, self.strides
     height, width = int(inputs.shape[1]), int(inputs.shape[2])
-    top, bottom = same_padding(height, k, s)
-    x = keras.ops.pad(inputs, [[0, 0], [top, bottom], [*same_padding(width, k, s)], [0, 0]])
+    top, bottom = same_padding(height, k, s, self.padding)
+    x = keras.ops.pad(inputs, [[0, 0], [top, bottom], [*same_padding(width, k, s, self.padding)],
+                               [0, 0]])
     out_rows = -(-height // s)
     y = None
     for first, rows in row_pieces(k, self.max_taps):
@@ -203,7 +246,7 @@ class SplitDepthwiseConv2D(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides,
-            "max_taps": self.max_taps}
+            "max_taps": self.max_taps, "padding": self.padding}
 
 
 @keras.saving.register_keras_serializable(package="proxyless_tf")

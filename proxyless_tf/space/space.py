@@ -74,6 +74,7 @@ class SearchSpace:
   dropout: float = 0.0
   bn_momentum: float = 0.9
   bn_epsilon: float = 1e-3
+  padding: str = "same"  # of strided convs; see `ArchConfig.padding`
 
   def __post_init__(self):
     if not len(self.stage_widths) == len(self.stage_depths) == len(self.stage_strides):
@@ -130,7 +131,7 @@ class SearchSpace:
         input_channels=self.input_channels, num_classes=self.num_classes,
         stem_filters=self.stem_filters, stem_stride=self.stem_stride,
         head_filters=self.head_filters, dropout=self.dropout, bn_momentum=self.bn_momentum,
-        bn_epsilon=self.bn_epsilon)
+        bn_epsilon=self.bn_epsilon, padding=self.padding)
 
   def largest_arch(self) -> ArchConfig:
     """Every decision at its biggest MBConv (the standalone reference of the search benchmarks)."""

@@ -47,7 +47,7 @@ class MixedOp(keras.layers.Layer):
 
   def __init__(self, filters: int, strides: int, candidates, residual: bool,
                bn_momentum: float = 0.9, bn_epsilon: float = 1e-3,
-               weight_sharing: str = "independent", **kwargs):
+               weight_sharing: str = "independent", padding: str = "same", **kwargs):
     super().__init__(**kwargs)
     if weight_sharing not in WEIGHT_SHARING:
       raise UserError(f"--weight_sharing={weight_sharing!r}: use one of "
@@ -55,6 +55,7 @@ class MixedOp(keras.layers.Layer):
     self.weight_sharing = weight_sharing
     self.filters = filters
     self.strides = strides
+    self.padding = padding
     self.candidates = tuple(c if isinstance(c, Candidate) else Candidate(*c) for c in candidates)
     self.residual = residual
     self.bn_momentum = bn_momentum
@@ -68,13 +69,15 @@ class MixedOp(keras.layers.Layer):
                         "expand conv to share); use --weight_sharing=independent")
       real = [c for c in self.candidates if not c.is_zero]
       self.nested = NestedMBConvs(filters, strides, [(c.kernel_size, c.expand_ratio) for c in real],
-                                  bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, name="nested")
+                                  bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, padding=padding,
+                                  name="nested")
       order = iter(range(len(real)))
       self.ops = [None if c.is_zero else next(order) for c in self.candidates]
     else:
       self.ops = [None if c.is_zero else MBConv(
           filters, c.kernel_size, strides, c.expand_ratio, residual=False,
-          bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, name=f"cand_{c.name}")
+          bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, padding=padding,
+          name=f"cand_{c.name}")
           for c in self.candidates]
 
   def build(self, input_shape):
@@ -217,4 +220,5 @@ class MixedOp(keras.layers.Layer):
     return {**super().get_config(), "filters": self.filters, "strides": self.strides,
             "candidates": [(c.kernel_size, c.expand_ratio) for c in self.candidates],
             "residual": self.residual, "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon, "weight_sharing": self.weight_sharing}
+            "bn_epsilon": self.bn_epsilon, "weight_sharing": self.weight_sharing,
+            "padding": self.padding}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from proxyless_tf.model.layers import conv_initializer
+from proxyless_tf.model.layers import conv_initializer, explicit_padding
 
 
 @keras.saving.register_keras_serializable(package="proxyless_tf")
@@ -31,10 +31,11 @@ class NestedMBConvs(keras.layers.Layer):
   """The MBConv candidates (kernel, expand) of one mixed op over shared kernels; `call(x, j)`."""
 
   def __init__(self, filters: int, strides: int, shapes, bn_momentum: float = 0.9,
-               bn_epsilon: float = 1e-3, **kwargs):
+               bn_epsilon: float = 1e-3, padding: str = "same", **kwargs):
     super().__init__(**kwargs)
     self.filters = filters
     self.strides = strides
+    self.padding = padding
     self.shapes = [tuple(int(v) for v in s) for s in shapes]  # (kernel_size, expand_ratio)
     self.bn_momentum = bn_momentum
     self.bn_epsilon = bn_epsilon
@@ -78,7 +79,11 @@ class NestedMBConvs(keras.layers.Layer):
     x = tf.nn.conv2d(inputs, self.expand_kernel[:, :, :, :mid], 1, "SAME")
     x = tf.nn.relu6(expand_bn(x, training=training))
     window = self.depthwise_kernel[start:start + k, start:start + k, :mid, :]
-    x = tf.nn.depthwise_conv2d(x, window, [1, self.strides, self.strides, 1], "SAME")
+    pad = explicit_padding(k, self.strides, self.padding)
+    if pad:
+      x = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+    x = tf.nn.depthwise_conv2d(x, window, [1, self.strides, self.strides, 1],
+                               "VALID" if pad else "SAME")
     x = tf.nn.relu6(depthwise_bn(x, training=training))
     x = tf.nn.conv2d(x, self.project_kernel[:, :, :mid, :], 1, "SAME")
     return project_bn(x, training=training)
@@ -86,4 +91,4 @@ class NestedMBConvs(keras.layers.Layer):
   def get_config(self):
     return {**super().get_config(), "filters": self.filters, "strides": self.strides,
             "shapes": self.shapes, "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon}
+            "bn_epsilon": self.bn_epsilon, "padding": self.padding}

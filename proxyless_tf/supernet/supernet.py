@@ -18,7 +18,7 @@ class Supernet(keras.Model):
     super().__init__(name=kwargs.pop("name", f"supernet_{space.name}"), **kwargs)
     self.space = space
     self.weight_sharing = weight_sharing
-    bn = dict(bn_momentum=space.bn_momentum, bn_epsilon=space.bn_epsilon)
+    bn = dict(bn_momentum=space.bn_momentum, bn_epsilon=space.bn_epsilon, padding=space.padding)
     self.stem = ConvBNReLU(space.stem_filters, 3, space.stem_stride, name="stem", **bn)
     first = space.first_block()
     self.first_block = MBConv(first.filters, first.kernel_size, first.stride, first.expand_ratio,
