@@ -16,8 +16,10 @@ from proxyless_tf.utils.cli import run_main
 FLAGS = flags.FLAGS
 flags.DEFINE_string("arch", None, "Preset name, arch JSON, or PyTorch net.config.")
 flags.DEFINE_string("checkpoint", None, "Trained weights: a .weights.h5 or .keras file from "
-                    "proxyless_tf.train. Without it the net is untrained (BN statistics are set "
-                    "from the calibration batch so the outputs are meaningful).")
+                    "proxyless_tf.train, or a PyTorch checkpoint (.pth / .pt / .tar) of the "
+                    "original ProxylessNAS code or pytorchcv (read without torch). Without it the "
+                    "net is untrained (BN statistics are set from the calibration batch so the "
+                    "outputs are meaningful).")
 flags.DEFINE_string("out", None, "Output directory.")
 flags.DEFINE_string("quantize", "float,dynamic,int8", "Comma-separated: float, dynamic, int8.")
 flags.DEFINE_integer("input_size", None, "Override the arch's input resolution.")
@@ -38,6 +40,9 @@ flags.DEFINE_bool("split_large_depthwise", True, "Run depthwise convs with more 
 flags.DEFINE_integer("signature_batch", 1, "Batch dimension of the exported signature (0: dynamic).")
 
 
+PYTORCH_SUFFIXES = (".pth", ".pt", ".pth.tar", ".tar", ".bin")
+
+
 def load_model(config, checkpoint):
   import keras
   from proxyless_tf.model import arch_from_model, build_model
@@ -50,6 +55,11 @@ def load_model(config, checkpoint):
   if checkpoint:
     if not os.path.exists(checkpoint):
       raise UserError(f"--checkpoint {checkpoint} does not exist")
+    if checkpoint.endswith(PYTORCH_SUFFIXES):
+      from proxyless_tf.model.pytorch_weights import load_pytorch_weights
+      scheme = load_pytorch_weights(model, config, checkpoint)
+      logging.info("PyTorch weights (%s naming) loaded from %s", scheme, checkpoint)
+      return model, config
     try:
       model.load_weights(checkpoint)
     except ValueError as e:
