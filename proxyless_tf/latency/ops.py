@@ -28,6 +28,15 @@ class OpSpec:
   expand_ratio: int = 1
   stride: int = 1
   idskip: bool = False
+  # Index of the block in the arch (0: the space's fixed first block, i + 1: mixed op i), for
+  # tables whose cost depends on where an op sits, not only on its shape (a linear model fit
+  # per position, e.g. TuNAS's Pixel-1 model); measured tables ignore it. Not part of `key`.
+  position: int | None = dataclasses.field(default=None, compare=False)
+
+  @property
+  def position_key(self) -> str | None:
+    """`block:N/KEY`: the key of a position-specific table entry."""
+    return None if self.position is None else f"block:{self.position}/{self.key}"
 
   @property
   def out_resolution(self) -> int:
@@ -57,12 +66,13 @@ class OpSpec:
     return mbconv_stats(r, self.in_channels, block)[2]
 
 
-def block_op(resolution: int, in_channels: int, block: Block) -> OpSpec | None:
+def block_op(resolution: int, in_channels: int, block: Block,
+             position: int | None = None) -> OpSpec | None:
   """The op of one block, or None for `zero` (a skipped block costs nothing)."""
   if block.is_zero:
     return None
   return OpSpec("expanded_conv", resolution, in_channels, block.filters, block.kernel_size,
-                block.expand_ratio, block.stride, has_residual(in_channels, block))
+                block.expand_ratio, block.stride, has_residual(in_channels, block), position)
 
 
 def fixed_ops(input_size: int, input_channels: int, stem_filters: int, stem_stride: int,
@@ -78,7 +88,8 @@ def arch_ops(config: ArchConfig) -> list[OpSpec]:
   ops = fixed_ops(config.input_size, config.input_channels, config.stem_filters,
                   config.stem_stride, config.final_resolution, config.blocks[-1].filters,
                   config.head_filters, config.num_classes)
-  blocks = [block_op(res, ch, b) for b, (res, ch) in zip(config.blocks, config.block_inputs())]
+  blocks = [block_op(res, ch, b, i)
+            for i, (b, (res, ch)) in enumerate(zip(config.blocks, config.block_inputs()))]
   return ops[:1] + [op for op in blocks if op is not None] + ops[1:]
 
 
@@ -90,9 +101,10 @@ def space_ops(space) -> tuple[list[OpSpec], list[list[OpSpec | None]]]:
   final_res = conv_output_size(specs[-1].resolution, specs[-1].stride)
   fixed = fixed_ops(space.input_size, space.input_channels, space.stem_filters, space.stem_stride,
                     final_res, specs[-1].filters, space.head_filters, space.num_classes)
-  fixed.insert(1, block_op(stem_res, space.stem_filters, first))
+  fixed.insert(1, block_op(stem_res, space.stem_filters, first, 0))
   candidates = [[None if c.is_zero else block_op(spec.resolution, spec.in_channels,
-                                                 c.block(spec.filters, spec.stride))
+                                                 c.block(spec.filters, spec.stride),
+                                                 spec.index + 1)
                  for c in spec.candidates] for spec in specs]
   return fixed, candidates
 

@@ -43,6 +43,13 @@ class LatencyTable:
     atomic_write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
     self.path = path
 
+  def entry_key(self, op: OpSpec) -> str | None:
+    """The entry that prices `op`: its position-specific one (`block:N/KEY`) if the table has
+    it, else its shape's; None if neither."""
+    if op.position_key is not None and op.position_key in self.entries:
+      return op.position_key
+    return op.key if op.key in self.entries else None
+
   def latency(self, key: str) -> float:
     entry = self.entries[key]
     return float(entry["median"] if entry.get("median") is not None else entry["mean"])
@@ -127,11 +134,11 @@ class TableCostModel(CostModel):
                      "--latency_table=TABLE.json")
 
   def check_covers(self, ops) -> None:
-    missing = sorted({op.key for op in ops if op.key not in self.table.entries})
+    missing = sorted({op.key for op in ops if self.table.entry_key(op) is None})
     if missing:
       shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
       raise UserError(f"latency table {self.table.path} lacks {len(missing)} op(s) this space needs: "
                       f"{shown}; extend it with tools/build_latency_table.py (same --out resumes)")
 
   def op_cost(self, op: OpSpec) -> float:
-    return self.table.latency(op.key)
+    return self.table.latency(self.table.entry_key(op) or op.key)

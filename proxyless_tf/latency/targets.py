@@ -40,6 +40,10 @@ def cost_model_for_target(target: str, table: str | None = None, precision: str 
   loaded = load_table(table)
   if target == "cpu":
     check_host_table(loaded, strict=strict_identity, log=log)
-  if not loaded.metadata.get("estimated"):
+  derived = loaded.metadata.get("derived_from")
+  if derived:
+    log(f"latency table {os.path.basename(table)}: {loaded.metadata.get('device')}, from "
+        f"{derived.get('repository')} ({', '.join(derived.get('files', [])[:1])})")
+  elif not loaded.metadata.get("estimated"):
     log(checked_error_line(loaded))
   return TableCostModel(loaded)

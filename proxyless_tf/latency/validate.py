@@ -35,7 +35,7 @@ def arch_tflite(config, precision: str, seed: int = 0,
 
 
 def raw_sum(table, config) -> float:
-  return float(sum(table.latency(op.key) for op in arch_ops(config)))
+  return float(sum(table.latency(table.entry_key(op) or op.key) for op in arch_ops(config)))
 
 
 def metrics(predicted, measured) -> dict:

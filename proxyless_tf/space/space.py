@@ -145,6 +145,12 @@ SPACES = {
     "proxyless": SearchSpace(
         name="proxyless", stage_widths=(24, 40, 80, 96, 192, 320), stage_depths=(4, 4, 4, 4, 4, 1),
         stage_strides=(2, 2, 2, 1, 2, 1)),
+    # The same space as TuNAS defines it (`proxylessnas_search`, google-research `tunas/`): the
+    # first searchable stage has 32 channels, as the released proxyless_mobile, not 24. Its
+    # shipped `mobile` table is TuNAS's Pixel-1 model (`tables/pixel1_tunas_proxyless_224.json`).
+    "proxyless_tunas": SearchSpace(
+        name="proxyless_tunas", stage_widths=(32, 40, 80, 96, 192, 320),
+        stage_depths=(4, 4, 4, 4, 4, 1), stage_strides=(2, 2, 2, 1, 2, 1)),
     # The same shape for 32x32 inputs on a CPU: one stride-2 stage fewer, narrower, shallower.
     "small": SearchSpace(
         name="small", input_size=32, input_channels=1, num_classes=10, stem_filters=16,
