@@ -38,6 +38,9 @@ def main(argv):
     raise UserError("convert needs --out=FILE")
   if FLAGS.format == "pytorch":
     atomic_write_text(FLAGS.out, json.dumps(to_pytorch_config(config), indent=4) + "\n")
+    if config.padding == "same":
+      print("note: PyTorch pads strided convs symmetrically; weights trained here with padding "
+            "'same' compute a slightly different function there")
   else:
     save_arch(config, FLAGS.out)
   print(f"wrote {FLAGS.out} ({FLAGS.format})")

@@ -90,7 +90,7 @@ def format_table(config: ArchConfig) -> str:
   header = (f"{'layer':<11} {'res':>5} {'in':>5} {'out':>5} {'k':>2} {'e':>2} {'s':>2} "
             f"{'params':>10} {'MACs':>12}")
   lines = [f"{config.name}: {config.input_size}x{config.input_size}x{config.input_channels} -> "
-           f"{config.num_classes} classes", header, "-" * len(header)]
+           f"{config.num_classes} classes, padding {config.padding}", header, "-" * len(header)]
   for r in layer_stats(config):
     kernel = "-" if r.zero or r.kernel_size == 0 else str(r.kernel_size)
     expand = "-" if r.zero or r.expand_ratio == 0 else str(r.expand_ratio)

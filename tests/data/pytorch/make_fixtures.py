@@ -4,6 +4,8 @@
   pip install "torch==2.13.0+cpu" pytorchcv                         # another venv
   git clone https://github.com/mit-han-lab/proxylessnas /tmp/proxylessnas
   python tests/data/pytorch/make_fixtures.py torch --original=/tmp/proxylessnas
+  python tests/data/pytorch/make_fixtures.py published --out=/tmp/published   # for
+      benchmarks/pytorch_parity.py: pytorchcv's four published nets (random weights), not committed
 
 A tiny network with every block kind (stem stride 2, e1 first block, stride-2 k5 e3, residual
 k3 e6, a skipped block, stride-2 k7 e3, residual k5 e6) on 32x32x3 inputs, 10 classes, built twice:
@@ -74,13 +76,31 @@ def pytorchcv_net():
   return net
 
 
+def write_published(out):
+  """pytorchcv's proxylessnas_{mobile,cpu,gpu,mobile14} at 224, random weights and BN statistics:
+  state dict, 2 inputs (NCHW) and PyTorch's logits each."""
+  import torch
+  from pytorchcv.model_provider import get_model
+  os.makedirs(out, exist_ok=True)
+  x = np.random.default_rng(0).standard_normal((2, 3, 224, 224)).astype(np.float32)
+  np.save(os.path.join(out, "inputs_nchw.npy"), x)
+  for i, name in enumerate(("mobile", "cpu", "gpu", "mobile14")):
+    net = randomise(get_model(f"proxylessnas_{name}", pretrained=False), 10 + i)
+    torch.save(net.state_dict(), os.path.join(out, f"proxylessnas_{name}.pth"))
+    with torch.no_grad():
+      np.save(os.path.join(out, f"logits_{name}.npy"), net(torch.from_numpy(x)).numpy())
+
+
 def main():
   parser = argparse.ArgumentParser()
-  parser.add_argument("step", choices=("config", "torch"))
+  parser.add_argument("step", choices=("config", "torch", "published"))
   parser.add_argument("--original", help="checkout of mit-han-lab/proxylessnas")
+  parser.add_argument("--out", help="published: output directory")
   args = parser.parse_args()
   if args.step == "config":
     return write_net_config()
+  if args.step == "published":
+    return write_published(args.out)
   import torch
   x = np.random.default_rng(0).standard_normal((4, 3, 32, 32)).astype(np.float32)
   np.save(os.path.join(HERE, "inputs_nchw.npy"), x)
