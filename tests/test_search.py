@@ -318,3 +318,18 @@ def test_damaged_checkpoint_state_never_loses_the_run(tmp_path, synthetic_datase
   (tmp_path / "search_config.json").unlink()
   with pytest.raises(UserError, match="search_config.json is missing or unreadable"):
     make(max_steps=0).restore_or_start(resume=True)
+
+
+def test_every_flag_file_parses_into_the_search_flags():
+  """Each flags/*.flags names only flags and values the search accepts (e.g. its --space)."""
+  import glob
+  code = ("import sys; from absl import flags; "
+          "from proxyless_tf.utils.search_flags import define_search_flags, apply_target_defaults; "
+          "define_search_flags(); flags.FLAGS(['x']); "
+          "[apply_target_defaults(t) for t in sys.argv[1:]]; print('ok')")
+  targets = [os.path.basename(p)[:-6] for p in glob.glob(os.path.join(ROOT, "flags", "*.flags"))]
+  assert {"mobile", "cpu", "quickstart"} <= set(targets)
+  for target in targets:
+    result = subprocess.run([sys.executable, "-c", code, target], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
+    assert result.returncode == 0 and "ok" in result.stdout, (target, result.stderr[-800:])

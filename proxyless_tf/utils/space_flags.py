@@ -6,7 +6,8 @@ from absl import flags
 
 
 def define_space_flags(default_space: str) -> None:
-  flags.DEFINE_string("space", default_space, "Search space preset (proxyless, small, tiny).")
+  from proxyless_tf.space.space import SPACES
+  flags.DEFINE_enum("space", default_space, sorted(SPACES), "Search space preset.")
   flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).")
   flags.DEFINE_integer("input_channels", None, "Input channels (default: the space's).")
   flags.DEFINE_integer("num_classes", None, "Classes (default: the space's).")
