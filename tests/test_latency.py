@@ -65,13 +65,49 @@ def test_missing_keys_and_corrupt_tables_are_clear_errors(tmp_path):
   assert dropped[0] in str(err.value)
   bad = tmp_path / "bad.json"
   bad.write_text('{"entries": {"Conv-x": {"mean": "fast"}}}')
-  with pytest.raises(UserError, match="no valid 'mean'"):
+  with pytest.raises(UserError, match="'mean' must be a finite number >= 0"):
     load_table(str(bad))
   bad.write_text('{"entries": ')
-  with pytest.raises(UserError, match="corrupt latency table"):
+  with pytest.raises(UserError, match="not valid JSON"):
     load_table(str(bad))
   with pytest.raises(UserError, match="does not exist"):
     load_table(str(tmp_path / "none.json"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"entries": {"K": {"mean": 1, "median": "fast"}}}', "'median' must be a finite number"),
+    ('{"entries": {"K": {"mean": 1, "median": -5}}}', "'median' must be a finite number"),
+    ('{"entries": {"K": {"mean": 1, "median": NaN}}}', "NaN is not a JSON number"),
+    ('{"entries": {"K": {"mean": 1, "count": 2.5}}}', "'count' must be a whole number"),
+    ('{"entries": {"K": {"mean": 1e400}}}', "'mean' must be a finite number"),
+    ('{"metadata": {"calibration": {"scale": "abc"}}, "entries": {"K": {"mean": 1}}}',
+     "calibration 'scale' must be a finite number > 0"),
+    ('{"metadata": {"calibration": {"scale": -1}}, "entries": {"K": {"mean": 1}}}',
+     "calibration 'scale' must be a finite number > 0"),
+    ('{"metadata": [], "entries": {"K": {"mean": 1}}}', "'metadata' must be an object"),
+    ('{"metadata": {"precision": "fp16"}, "entries": {"K": {"mean": 1}}}', "'precision' must be"),
+])
+def test_bad_table_values_are_refused_on_load(tmp_path, text, message):
+  path = tmp_path / "t.json"
+  path.write_text(text)
+  with pytest.raises(UserError) as err:
+    load_table(str(path))
+  assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_yaml_tables_and_wrong_precision_are_refused(tmp_path):
+  path = tmp_path / "t.yaml"
+  path.write_text("K: {count: many, mean: 1.0, var: 0.0}\n")
+  with pytest.raises(UserError, match="'count' must be a whole number"):
+    load_table(str(path))
+  path.write_bytes(b"K: {mean: \xff}\n")
+  with pytest.raises(UserError, match="not UTF-8"):
+    load_table(str(path))
+  from proxyless_tf.latency.targets import cost_model_for_target
+  int8 = tmp_path / "int8.json"
+  int8.write_text('{"metadata": {"precision": "int8"}, "entries": {"K": {"mean": 1}}}')
+  with pytest.raises(UserError, match="measures int8 models but --precision=float"):
+    cost_model_for_target("mobile", str(int8), precision="float", log=lambda *_: None)
 
 
 def test_reads_original_yaml_tables(tmp_path):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from typing import Any
 
 from proxyless_tf.errors import UserError
@@ -146,41 +148,102 @@ def has_residual(in_channels: int, block: Block) -> bool:
   return block.stride == 1 and in_channels == block.filters
 
 
-def _check_int(where: str, field: str, value: Any, minimum: int = 1) -> None:
-  if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-    raise ArchConfigError(f"{where}: '{field}' must be an integer >= {minimum}, got {value!r}")
+# What a config may hold: a net a real device can run (and a TFLite file, at most 2 GB, can hold).
+MAX_INPUT_SIZE = 4096
+MAX_INPUT_CHANNELS = 1024
+MAX_CLASSES = 1_000_000
+MAX_FILTERS = 16384
+MAX_EXPAND = 32
+MAX_KERNEL = 15
+MAX_BLOCKS = 512
+MAX_PARAMS = 2**31 // 4  # float32 weights in one TFLite flatbuffer
+MAX_ACTIVATION = 2**28  # elements of the largest tensor (1 GiB float32) at batch 1
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def _check_int(where: str, field: str, value: Any, minimum: int = 1,
+               maximum: int | None = None) -> None:
+  if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
+      maximum is not None and value > maximum):
+    shown = repr(value) if not isinstance(value, int) or abs(value) < 10**12 else "a huge integer"
+    bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+    raise ArchConfigError(f"{where}: '{field}' must be an integer {bound}, got {shown}")
+
+
+def _check_float(where: str, field: str, value: Any, low: float, high: float,
+                 high_open: bool = True, low_open: bool = False, hint: str = "") -> None:
+  ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+        and (value > low if low_open else value >= low)
+        and (value < high if high_open else value <= high))
+  if not ok:
+    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    raise ArchConfigError(f"{where}: '{field}' must be a number in {interval}{hint}, "
+                          f"got {value!r}")
+
+
+def _check_kernel(where: str, value: Any) -> None:
+  _check_int(where, "kernel_size", value, 1, MAX_KERNEL)
+  if value % 2 == 0:
+    raise ArchConfigError(f"{where}: 'kernel_size' must be odd (1, 3, 5, 7, ...), got {value}")
+
+
+def _size_checks(config: "ArchConfig") -> None:
+  """Parameters and the largest activation of the whole net, against what a device can hold."""
+  res = conv_output_size(config.input_size, config.stem_stride)
+  channels = config.stem_filters
+  params = config.stem_kernel_size ** 2 * config.input_channels * channels
+  largest = max(config.input_size ** 2 * config.input_channels, res * res * channels)
+  for block in config.blocks:
+    if not block.is_zero:
+      mid = channels * block.expand_ratio
+      params += (channels * mid if block.expand_ratio != 1 else 0) \
+          + block.kernel_size ** 2 * mid + mid * block.filters
+      largest = max(largest, res * res * mid)
+    res = conv_output_size(res, block.stride)
+    channels = block.filters
+  params += channels * config.head_filters + config.head_filters * config.num_classes
+  largest = max(largest, res * res * config.head_filters)
+  if params > MAX_PARAMS:
+    raise ArchConfigError(f"config: the net has ~{params:.2e} parameters, more than a TFLite file "
+                          f"can hold ({MAX_PARAMS:.2e} float32); reduce widths or classes")
+  if largest > MAX_ACTIVATION:
+    raise ArchConfigError(f"config: the net's largest activation has ~{largest:.2e} values "
+                          f"(> {MAX_ACTIVATION:.2e}, 1 GiB float32): no device runs it; reduce "
+                          "input_size or widths")
 
 
 def validate(config: ArchConfig) -> None:
-  """Raises ArchConfigError naming the first bad field."""
-  _check_int("config", "input_size", config.input_size)
-  _check_int("config", "input_channels", config.input_channels)
-  _check_int("config", "num_classes", config.num_classes)
-  _check_int("stem", "filters", config.stem_filters)
-  _check_int("stem", "kernel_size", config.stem_kernel_size)
-  _check_int("stem", "stride", config.stem_stride)
-  _check_int("head", "filters", config.head_filters)
-  if not isinstance(config.dropout, (int, float)) or not 0.0 <= config.dropout < 1.0:
-    raise ArchConfigError(f"config: 'dropout' must be in [0, 1), got {config.dropout!r}")
-  if not isinstance(config.bn_momentum, (int, float)) or not 0.0 <= config.bn_momentum < 1.0:
-    raise ArchConfigError(
-        f"bn: 'momentum' must be in [0, 1) (Keras convention: weight of the old statistics), "
-        f"got {config.bn_momentum!r}")
-  if not isinstance(config.bn_epsilon, (int, float)) or config.bn_epsilon <= 0:
-    raise ArchConfigError(f"bn: 'epsilon' must be > 0, got {config.bn_epsilon!r}")
+  """Raises ArchConfigError naming the first bad field and what would be accepted."""
+  if not isinstance(config.name, str) or not NAME_PATTERN.fullmatch(config.name):
+    raise ArchConfigError(f"config: 'name' must be 1-128 letters, digits, '_', '.' or '-' "
+                          f"(starting with a letter or digit), got {config.name!r}")
+  _check_int("config", "input_size", config.input_size, 1, MAX_INPUT_SIZE)
+  _check_int("config", "input_channels", config.input_channels, 1, MAX_INPUT_CHANNELS)
+  _check_int("config", "num_classes", config.num_classes, 1, MAX_CLASSES)
+  _check_int("stem", "filters", config.stem_filters, 1, MAX_FILTERS)
+  _check_kernel("stem", config.stem_kernel_size)
+  if config.stem_stride not in (1, 2) or isinstance(config.stem_stride, bool):
+    raise ArchConfigError(f"stem: 'stride' must be 1 or 2, got {config.stem_stride!r}")
+  _check_int("head", "filters", config.head_filters, 1, MAX_FILTERS)
+  _check_float("config", "dropout", config.dropout, 0.0, 1.0)
+  _check_float("bn", "momentum", config.bn_momentum, 0.0, 1.0,
+               hint=" (Keras convention: weight of the old statistics)")
+  _check_float("bn", "epsilon", config.bn_epsilon, 0.0, 1.0, high_open=False, low_open=True)
   if config.padding not in PADDINGS:
     raise ArchConfigError(f"config: 'padding' must be one of {list(PADDINGS)} (\"symmetric\" = "
                           f"PyTorch's k // 2 on both sides), got {config.padding!r}")
   if not config.blocks:
     raise ArchConfigError("config: 'blocks' is empty; a network needs at least one block")
+  if len(config.blocks) > MAX_BLOCKS:
+    raise ArchConfigError(f"config: {len(config.blocks)} blocks, at most {MAX_BLOCKS}")
   channels = config.stem_filters
   for i, block in enumerate(config.blocks):
     where = f"block {i}"
     if not isinstance(block, Block):
       raise ArchConfigError(f"{where}: expected a Block, got {type(block).__name__}")
-    if block.type not in BLOCK_TYPES:
+    if not isinstance(block.type, str) or block.type not in BLOCK_TYPES:
       raise ArchConfigError(f"{where}: 'type' must be one of {list(BLOCK_TYPES)}, got {block.type!r}")
-    _check_int(where, "filters", block.filters)
+    _check_int(where, "filters", block.filters, 1, MAX_FILTERS)
     if block.stride not in (1, 2) or isinstance(block.stride, bool):
       raise ArchConfigError(f"{where}: 'stride' must be 1 or 2, got {block.stride!r}")
     if block.is_zero:
@@ -189,18 +252,20 @@ def validate(config: ArchConfig) -> None:
             f"{where}: 'zero' is only legal where a residual is possible (stride 1 and in == out "
             f"channels), here stride={block.stride}, in={channels}, out={block.filters}")
     else:
-      _check_int(where, "kernel_size", block.kernel_size)
-      if block.kernel_size % 2 == 0:
-        raise ArchConfigError(f"{where}: 'kernel_size' must be odd, got {block.kernel_size}")
-      _check_int(where, "expand_ratio", block.expand_ratio)
+      _check_kernel(where, block.kernel_size)
+      _check_int(where, "expand_ratio", block.expand_ratio, 1, MAX_EXPAND)
     channels = block.filters
   if config.input_size < config.stem_stride:
     raise ArchConfigError(f"config: 'input_size' {config.input_size} is smaller than the stem stride")
+  _size_checks(config)
 
 
 _TOP_KEYS = {"name", "input_size", "input_channels", "num_classes", "stem", "blocks", "head",
              "dropout", "bn", "padding"}
 PADDINGS = ("same", "symmetric")
+_STEM_KEYS = {"filters", "kernel_size", "stride"}
+_HEAD_KEYS = {"filters"}
+_BN_KEYS = {"momentum", "epsilon"}
 _BLOCK_KEYS = {"type", "filters", "stride", "kernel_size", "expand_ratio"}
 
 
@@ -209,8 +274,12 @@ def _block_from_dict(i: int, data: Any) -> Block:
     raise ArchConfigError(f"block {i}: expected an object, got {type(data).__name__}")
   unknown = set(data) - _BLOCK_KEYS
   if unknown:
-    raise ArchConfigError(f"block {i}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_BLOCK_KEYS)}")
+    raise ArchConfigError(f"block {i}: unknown field(s) {sorted(map(str, unknown))}; allowed: "
+                          f"{sorted(_BLOCK_KEYS)}")
   block_type = data.get("type", MBCONV)
+  if block_type == ZERO and ({"kernel_size", "expand_ratio"} & set(data)):
+    raise ArchConfigError(f"block {i}: a 'zero' block is skipped and has no kernel_size or "
+                          "expand_ratio; remove them")
   for field in ("filters",) + (("kernel_size", "expand_ratio") if block_type == MBCONV else ()):
     if field not in data:
       raise ArchConfigError(f"block {i}: missing field '{field}'")
@@ -225,16 +294,24 @@ def from_dict(data: Any) -> ArchConfig:
     raise ArchConfigError(f"config: expected a JSON object, got {type(data).__name__}")
   unknown = set(data) - _TOP_KEYS
   if unknown:
-    raise ArchConfigError(f"config: unknown field(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+    raise ArchConfigError(f"config: unknown field(s) {sorted(map(str, unknown))}; allowed: "
+                          f"{sorted(_TOP_KEYS)}")
   if "blocks" not in data or not isinstance(data["blocks"], list):
     raise ArchConfigError("config: 'blocks' must be a list of block objects")
+  if len(data["blocks"]) > MAX_BLOCKS:
+    raise ArchConfigError(f"config: {len(data['blocks'])} blocks, at most {MAX_BLOCKS}")
   blocks = tuple(_block_from_dict(i, b) for i, b in enumerate(data["blocks"]))
   stem = data.get("stem", {})
   head = data.get("head", {})
   bn = data.get("bn", {})
-  for section, value in (("stem", stem), ("head", head), ("bn", bn)):
+  for section, value, allowed in (("stem", stem, _STEM_KEYS), ("head", head, _HEAD_KEYS),
+                                 ("bn", bn, _BN_KEYS)):
     if not isinstance(value, dict):
       raise ArchConfigError(f"{section}: expected an object, got {type(value).__name__}")
+    unknown = set(value) - allowed
+    if unknown:
+      raise ArchConfigError(f"{section}: unknown field(s) {sorted(map(str, unknown))}; allowed: "
+                            f"{sorted(allowed)}")
   defaults = ArchConfig.__dataclass_fields__
   return ArchConfig(
       blocks=blocks,
@@ -253,10 +330,6 @@ def from_dict(data: Any) -> ArchConfig:
   )
 
 
-def from_json(text: str, source: str = "config") -> ArchConfig:
-  try:
-    data = json.loads(text)
-  except json.JSONDecodeError as e:
-    raise ArchConfigError(f"{source}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-  return from_dict(data)
-
+def from_json(text: str | bytes, source: str = "config") -> ArchConfig:
+  from proxyless_tf.utils.json_input import parse_json
+  return from_dict(parse_json(text, source, ArchConfigError))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
+import re
 
 from proxyless_tf.arch.config import ArchConfig, ArchConfigError, from_dict
 from proxyless_tf.arch.presets import PRESETS, get_preset
 from proxyless_tf.arch.pytorch_interop import from_pytorch_config, is_pytorch_config
 from proxyless_tf.utils.files import atomic_write_text
+from proxyless_tf.utils.json_input import read_json
 
 
 def load_arch(name_or_path: str) -> ArchConfig:
@@ -18,18 +19,20 @@ def load_arch(name_or_path: str) -> ArchConfig:
   if not os.path.exists(name_or_path):
     raise ArchConfigError(f"'{name_or_path}' is neither a known network ({', '.join(sorted(PRESETS))}) "
                           "nor an existing arch JSON file")
-  try:
-    with open(name_or_path) as f:
-      data = json.load(f)
-  except json.JSONDecodeError as e:
-    raise ArchConfigError(f"{name_or_path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+  data = read_json(name_or_path, "arch file", ArchConfigError)
   try:
     if is_pytorch_config(data):
-      stem = os.path.splitext(os.path.basename(name_or_path))[0]
-      return from_pytorch_config(data, name=stem if stem != "net" else None)
+      return from_pytorch_config(data, name=_name_from_file(name_or_path))
     return from_dict(data)
   except ArchConfigError as e:
     raise ArchConfigError(f"{name_or_path}: {e}") from None
+
+
+def _name_from_file(path: str) -> str | None:
+  """A net.config has no name of its own: its file's (made a valid name), unless it is `net`."""
+  stem = os.path.splitext(os.path.basename(path))[0]
+  name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip("_.-")[:128]
+  return None if stem == "net" or not name else name
 
 
 def save_arch(config: ArchConfig, path: str) -> None:

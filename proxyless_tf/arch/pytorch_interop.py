@@ -21,18 +21,32 @@ def is_pytorch_config(data: Any) -> bool:
   return isinstance(data, dict) and (data.get("name") == NETWORK_NAME or "first_conv" in data)
 
 
-def _get(data: Any, where: str, key: str) -> Any:
-  if not isinstance(data, dict) or key not in data:
-    raise ArchConfigError(f"net.config {where}: missing '{key}'")
-  return data[key]
+def _get(data: Any, where: str, key: str, kind: type | tuple = object, default: Any = None,
+         required: bool = True) -> Any:
+  """`data[key]` checked to be of `kind` (a missing optional key gives `default`)."""
+  if not isinstance(data, dict):
+    raise ArchConfigError(f"net.config {where}: expected an object, got {type(data).__name__}")
+  if key not in data:
+    if required:
+      raise ArchConfigError(f"net.config {where}: missing '{key}'")
+    return default
+  value = data[key]
+  if kind is not object and (not isinstance(value, kind) or isinstance(value, bool) and
+                             kind in (int, float, (int, float))):
+    names = {int: "an integer", float: "a number", (int, float): "a number", dict: "an object",
+             list: "a list", str: "a string", (int, list): "an integer or [h, w]"}
+    raise ArchConfigError(f"net.config {where}: '{key}' must be {names.get(kind, kind)}, "
+                          f"got {value!r:.40}")
+  return value
 
 
-def _scalar(value: Any) -> Any:
+def _scalar(where: str, data: dict, key: str, default: Any = None) -> Any:
   """PyTorch configs may give kernel/stride as [h, w]; only square ones are supported here."""
-  if isinstance(value, (list, tuple)):
-    if len(set(value)) != 1:
-      raise ArchConfigError(f"net.config: non-square kernel/stride {value} is not supported")
-    return value[0]
+  value = _get(data, where, key, (int, list), default, required=default is None)
+  if isinstance(value, list):
+    if len(value) != 2 or value[0] != value[1]:
+      raise ArchConfigError(f"net.config {where}: non-square {key} {value!r:.40} is not supported")
+    value = value[0]
   return value
 
 
@@ -40,42 +54,46 @@ def from_pytorch_config(data: dict, input_size: int = 224, name: str | None = No
   if not isinstance(data, dict):
     raise ArchConfigError("net.config: expected a JSON object")
   if data.get("name", NETWORK_NAME) != NETWORK_NAME:
-    raise ArchConfigError(f"net.config: name is {data.get('name')!r}, expected {NETWORK_NAME!r}")
-  first = _get(data, "top level", "first_conv")
-  bn = data.get("bn", {"momentum": 0.1, "eps": 1e-3})
+    raise ArchConfigError(f"net.config: name is {data.get('name')!r:.40}, expected {NETWORK_NAME!r}")
+  first = _get(data, "top level", "first_conv", dict)
+  bn = _get(data, "top level", "bn", dict, {"momentum": 0.1, "eps": 1e-3}, required=False)
+  momentum = _get(bn, "bn", "momentum", (int, float), 0.1, required=False)
+  eps = _get(bn, "bn", "eps", (int, float), 1e-3, required=False)
   blocks = []
-  channels = _get(first, "first_conv", "out_channels")
-  for i, entry in enumerate(_get(data, "top level", "blocks")):
-    conv = _get(entry, f"block {i}", "mobile_inverted_conv")
-    kind = _get(conv, f"block {i} mobile_inverted_conv", "name")
+  channels = _get(first, "first_conv", "out_channels", int)
+  for i, entry in enumerate(_get(data, "top level", "blocks", list)):
+    where = f"block {i} mobile_inverted_conv"
+    conv = _get(entry, f"block {i}", "mobile_inverted_conv", dict)
+    kind = _get(conv, where, "name", str)
+    stride = _scalar(where, conv, "stride", 1)
     if kind == "ZeroLayer":
-      blocks.append(Block(filters=channels, stride=_scalar(conv.get("stride", 1)), type=ZERO))
+      blocks.append(Block(filters=channels, stride=stride, type=ZERO))
     elif kind == "MBInvertedConvLayer":
-      if conv.get("in_channels", channels) != channels:
-        raise ArchConfigError(f"net.config block {i}: in_channels {conv['in_channels']} does not "
+      in_channels = _get(conv, where, "in_channels", int, channels, required=False)
+      if in_channels != channels:
+        raise ArchConfigError(f"net.config block {i}: in_channels {in_channels} does not "
                               f"match the previous block's output {channels}")
-      out = _get(conv, f"block {i} mobile_inverted_conv", "out_channels")
-      blocks.append(Block(filters=out, stride=_scalar(conv.get("stride", 1)),
-                          kernel_size=_scalar(_get(conv, f"block {i}", "kernel_size")),
-                          expand_ratio=_get(conv, f"block {i}", "expand_ratio")))
+      out = _get(conv, where, "out_channels", int)
+      blocks.append(Block(filters=out, stride=stride, kernel_size=_scalar(where, conv, "kernel_size"),
+                          expand_ratio=_get(conv, where, "expand_ratio", int)))
       channels = out
     else:
-      raise ArchConfigError(f"net.config block {i}: unsupported layer {kind!r} "
+      raise ArchConfigError(f"net.config block {i}: unsupported layer {kind!r:.40} "
                             "(expected MBInvertedConvLayer or ZeroLayer)")
-  mix = _get(data, "top level", "feature_mix_layer")
-  classifier = _get(data, "top level", "classifier")
+  mix = _get(data, "top level", "feature_mix_layer", dict)
+  classifier = _get(data, "top level", "classifier", dict)
   return ArchConfig(
       name=name or data.get("name", NETWORK_NAME),
       blocks=tuple(blocks), input_size=input_size,
-      input_channels=first.get("in_channels", 3),
-      num_classes=_get(classifier, "classifier", "out_features"),
+      input_channels=_get(first, "first_conv", "in_channels", int, 3, required=False),
+      num_classes=_get(classifier, "classifier", "out_features", int),
       stem_filters=first["out_channels"],
-      stem_kernel_size=_scalar(first.get("kernel_size", 3)),
-      stem_stride=_scalar(first.get("stride", 2)),
-      head_filters=_get(mix, "feature_mix_layer", "out_channels"),
-      dropout=float(classifier.get("dropout_rate", 0.0)),
-      bn_momentum=1.0 - float(bn.get("momentum", 0.1)),
-      bn_epsilon=float(bn.get("eps", 1e-3)), padding="symmetric")
+      stem_kernel_size=_scalar("first_conv", first, "kernel_size", 3),
+      stem_stride=_scalar("first_conv", first, "stride", 2),
+      head_filters=_get(mix, "feature_mix_layer", "out_channels", int),
+      dropout=float(_get(classifier, "classifier", "dropout_rate", (int, float), 0.0,
+                         required=False)),
+      bn_momentum=1.0 - float(momentum), bn_epsilon=float(eps), padding="symmetric")
 
 
 def _conv_layer(in_ch: int, out_ch: int, kernel: int, stride: int) -> dict:

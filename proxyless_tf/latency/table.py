@@ -21,8 +21,10 @@ from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import CostModel
 from proxyless_tf.latency.ops import OpSpec
 from proxyless_tf.utils.files import atomic_write_text
+from proxyless_tf.utils.json_input import parse_json, read_bytes
 
 ENTRY_FIELDS = ("mean", "median", "std", "count")
+PRECISIONS = ("float", "int8")
 
 
 @dataclasses.dataclass
@@ -63,14 +65,53 @@ class LatencyTable:
     return float(cal.get("scale", 1.0)), float(cal.get("offset", 0.0))
 
 
-def _check_entry(source: str, key: str, entry) -> dict:
+def _finite(value, low: float = 0.0) -> bool:
+  return (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+          and value >= low)
+
+
+def _check_entry(source: str, key: str, entry, yaml_format: bool = False) -> dict:
+  """An entry's numbers are finite, non-negative milliseconds; `count` a whole number."""
   if not isinstance(entry, dict):
-    raise UserError(f"{source}: entry {key!r} must be an object, got {type(entry).__name__}")
-  mean = entry.get("mean")
-  if not isinstance(mean, (int, float)) or not math.isfinite(mean) or mean < 0:
-    raise UserError(f"{source}: entry {key!r} has no valid 'mean' (ms), got {mean!r}; "
-                    "rebuild the table with tools/build_latency_table.py")
+    raise UserError(f"{source}: entry {key!r:.80} must be an object, got {type(entry).__name__}")
+  rebuild = "; rebuild the table with tools/build_latency_table.py"
+  if not _finite(entry.get("mean")):
+    raise UserError(f"{source}: entry {key!r:.80} field 'mean' must be a finite number >= 0 (ms), "
+                    f"got {entry.get('mean')!r:.40}{rebuild}")
+  for field in ("var",) if yaml_format else ("median", "std"):
+    value = entry.get(field)
+    if value is not None and not _finite(value):
+      raise UserError(f"{source}: entry {key!r:.80} field {field!r} must be a finite number >= 0 "
+                      f"or absent, got {value!r:.40}{rebuild}")
+  count = entry.get("count")
+  if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+    raise UserError(f"{source}: entry {key!r:.80} field 'count' must be a whole number >= 0, got "
+                    f"{count!r:.40}{rebuild}")
   return entry
+
+
+def _check_metadata(source: str, metadata) -> dict:
+  if metadata is None:
+    return {}
+  if not isinstance(metadata, dict):
+    raise UserError(f"{source}: 'metadata' must be an object, got {type(metadata).__name__}")
+  calibration = metadata.get("calibration")
+  if calibration is not None:
+    if not isinstance(calibration, dict):
+      raise UserError(f"{source}: metadata 'calibration' must be an object {{scale, offset}}")
+    scale, offset = calibration.get("scale", 1.0), calibration.get("offset", 0.0)
+    if not _finite(scale) or scale <= 0:
+      raise UserError(f"{source}: metadata calibration 'scale' must be a finite number > 0, got "
+                      f"{scale!r:.40}; refit it with `python -m proxyless_tf.latency validate "
+                      "--fit` or delete the field")
+    if not _finite(offset, low=-math.inf):
+      raise UserError(f"{source}: metadata calibration 'offset' must be a finite number, got "
+                      f"{offset!r:.40}")
+  precision = metadata.get("precision")
+  if precision is not None and precision not in PRECISIONS:
+    raise UserError(f"{source}: metadata 'precision' must be one of {list(PRECISIONS)}, got "
+                    f"{precision!r:.40}")
+  return metadata
 
 
 def _from_yaml(path: str, text: str) -> LatencyTable:
@@ -80,33 +121,33 @@ def _from_yaml(path: str, text: str) -> LatencyTable:
     data = yaml.safe_load(text)
   except yaml.YAMLError as e:
     raise UserError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+  except (RecursionError, ValueError) as e:
+    raise UserError(f"{path}: not a latency table ({type(e).__name__})") from None
   if not isinstance(data, dict) or not data:
     raise UserError(f"{path}: expected a mapping of op keys to {{count, mean, var}}")
   entries = {}
   for key, entry in data.items():
-    _check_entry(path, key, entry)
-    var = float(entry.get("var", 0.0) or 0.0)
+    _check_entry(path, key, entry, yaml_format=True)
     entries[str(key)] = {"mean": float(entry["mean"]), "median": None,
-                         "std": math.sqrt(max(var, 0.0)), "count": int(entry.get("count", 0))}
+                         "std": math.sqrt(float(entry.get("var") or 0.0)),
+                         "count": int(entry.get("count") or 0)}
   meta = {"device": "unknown (original ProxylessNAS YAML table)", "runtime": "unknown",
           "source": os.path.basename(path), "estimated": False}
   return LatencyTable(meta, entries, path)
 
 
 def load_table(path: str) -> LatencyTable:
-  if not os.path.exists(path):
-    raise UserError(f"latency table {path} does not exist")
-  with open(path) as f:
-    text = f.read()
+  raw = read_bytes(path, "latency table")
   if path.endswith((".yaml", ".yml")):
+    try:
+      text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+      raise UserError(f"{path}: not UTF-8 text (offset {e.start}); save it as UTF-8") from None
     return _from_yaml(path, text)
-  try:
-    data = json.loads(text)
-  except json.JSONDecodeError as e:
-    raise UserError(f"{path}: corrupt latency table (not valid JSON: {e.msg} at line {e.lineno}); "
-                    "rebuild it with tools/build_latency_table.py") from None
+  data = parse_json(raw, f"{path} (latency table)")
   if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
-    raise UserError(f"{path}: not a latency table (expected 'metadata' and 'entries' objects)")
+    raise UserError(f"{path}: not a latency table (expected 'metadata' and 'entries' objects); "
+                    "build one with tools/build_latency_table.py")
   entries = {key: _check_entry(path, key, entry) for key, entry in data["entries"].items()}
   partial = data.get("partial") or {}
   if not isinstance(partial, dict) or not all(
@@ -114,7 +155,7 @@ def load_table(path: str) -> LatencyTable:
       for rounds in partial.values()):
     raise UserError(f"{path}: corrupt 'partial' rounds; delete that field to re-measure those ops")
   partial = {key: [_check_entry(path, key, r) for r in rounds] for key, rounds in partial.items()}
-  return LatencyTable(data.get("metadata") or {}, entries, path, partial)
+  return LatencyTable(_check_metadata(path, data.get("metadata")), entries, path, partial)
 
 
 class TableCostModel(CostModel):

@@ -38,6 +38,10 @@ def cost_model_for_target(target: str, table: str | None = None, precision: str 
   if not os.path.exists(table):
     raise UserError(f"--latency_table {table} does not exist")
   loaded = load_table(table)
+  measured = loaded.metadata.get("precision")
+  if measured is not None and measured != precision:
+    raise UserError(f"--latency_table {table} measures {measured} models but --precision="
+                    f"{precision}; pass --precision={measured} or a {precision} table")
   if target == "cpu":
     check_host_table(loaded, strict=strict_identity, log=log)
   derived = loaded.metadata.get("derived_from")
