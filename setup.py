@@ -20,5 +20,5 @@ setup(
         "pyyaml",  # reads the original code's YAML latency tables
         "tensorboard",  # tf.summary needs it; tensorflow does not always bring it
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest", "hypothesis"]},
 )

@@ -150,18 +150,20 @@ def test_resume_after_sigkill(tmp_path, fashion_like_dir):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
-    (["--batch_size=0"], "error: --batch_size must be >= 1, got 0"),
+    (["--batch_size=0"], "error: flag --batch_size=0: 0 is not a positive integer"),
+    (["--input_size=-16"], "error: flag --input_size=-16: -16 is not a positive integer"),
+    (["--ref_latency=-1"], "--ref_latency must be > 0"),
     (["--arch_mode=bogus"], "--arch_mode=bogus: value should be one of"),
     (["--target=gpu"], "error: --target=gpu needs --latency_table"),
     (["--dataset=fashion_mnist_local", "--data_dir=/nonexistent"], "error: Fashion-MNIST not found"),
     (["stray"], "error: unexpected arguments ['stray']"),
-    (["--target_latency=-1"], "error: --target_latency must be >= 0, got -1.0"),
+    (["--target_latency=-1"], "error: flag --target_latency=-1: -1.0 is not a non-negative"),
     (["--target=none", "--target_latency=0.5"], "error: --target_latency needs a cost model"),
 ])
 def test_bad_flags_are_one_line_errors(tmp_path, args, message):
   proc = subprocess.run([sys.executable, "-m", "proxyless_tf.search", f"--out={tmp_path}"] + args,
                         cwd=ROOT, capture_output=True, text=True, timeout=120)
-  assert proc.returncode != 0
+  assert proc.returncode == 2
   assert message in proc.stderr
   assert "Traceback" not in proc.stderr
 

@@ -22,9 +22,9 @@ from proxyless_tf.utils.cli import run_main  # noqa: E402
 from proxyless_tf.utils.files import atomic_write_text  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("num_threads", 1, "Interpreter threads.")
-flags.DEFINE_integer("warmup", 10, "Untimed runs before timing.")
-flags.DEFINE_integer("runs", 50, "Timed runs.")
+flags.DEFINE_integer("num_threads", 1, "Interpreter threads.", lower_bound=1)
+flags.DEFINE_integer("warmup", 10, "Untimed runs before timing.", lower_bound=0)
+flags.DEFINE_integer("runs", 50, "Timed runs.", lower_bound=1)
 flags.DEFINE_string("json", None, "Also write the result as JSON here.")
 flags.DEFINE_bool("adb", False, "Run on an Android phone through adb and benchmark_model.")
 flags.DEFINE_string("serial", None, "adb device serial (needed when several are attached).")
@@ -40,6 +40,12 @@ def main(argv):
     raise UserError("usage: python tools/benchmark.py MODEL.tflite [--num_threads=N ...]")
   model = argv[1]
   if FLAGS.adb:
+    # load it here first: a truncated or wrong file is one clear line, not a push and an
+    # on-phone failure
+    from proxyless_tf import litert
+    if not os.path.isfile(model):
+      raise UserError(f"model file {model} does not exist")
+    litert.make_interpreter(model_path=model)
     chosen = [name for name in ("gpu", "nnapi") if FLAGS[f"use_{name}"].value]
     if len(chosen) > 1:
       raise UserError(f"pick at most one delegate, got {', '.join('--use_' + c for c in chosen)}")

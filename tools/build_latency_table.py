@@ -25,7 +25,7 @@ FLAGS = flags.FLAGS
 define_space_flags("small")
 flags.DEFINE_enum("device", "host", ["host", "android"], "Where to measure.")
 flags.DEFINE_multi_string("serial", None, "adb serial(s); several spread the ops over phones.")
-flags.DEFINE_integer("num_threads", 1, "Threads.")
+flags.DEFINE_integer("num_threads", 1, "Threads.", lower_bound=1)
 flags.DEFINE_enum("precision", "float", ["float", "int8"], "Op models' precision.")
 flags.DEFINE_bool("use_gpu", False, "android: the GPU delegate.")
 flags.DEFINE_bool("use_xnnpack", True, "android: XNNPACK on the CPU (what an app gets by default); "
@@ -35,12 +35,14 @@ flags.DEFINE_bool("split_large_depthwise", None, "Time the ops as the export shi
                   "with --use_gpu or --nouse_xnnpack, where the export should turn it off too).")
 flags.DEFINE_integer("self_check_samples", None, "After the ops, measure this many random "
                      "architectures end to end, fit the calibration and store the checked error "
-                     "(default: 10 on host, 0 on android; 0: skip).")
+                     "(default: 10 on host, 0 on android; 0: skip).", lower_bound=0)
 flags.DEFINE_string("benchmark_binary", None, "android: local benchmark_model to push first.")
 flags.DEFINE_integer("rounds", None, "Interleaved rounds over all ops; an op's entry is the "
-                     "median of its rounds (default: 5 on host, 1 on android).")
-flags.DEFINE_integer("warmup", None, "Untimed runs per op and round (default: 10 host, 20 android).")
-flags.DEFINE_integer("runs", None, "Timed runs per op and round (default: 30 host, 100 android).")
+                     "median of its rounds (default: 5 on host, 1 on android).", lower_bound=1)
+flags.DEFINE_integer("warmup", None, "Untimed runs per op and round (default: 10 host, 20 android).",
+                     lower_bound=0)
+flags.DEFINE_integer("runs", None, "Timed runs per op and round (default: 30 host, 100 android).",
+                     lower_bound=1)
 flags.DEFINE_string("out", None, "Table JSON to write (resumed if it exists).")
 
 

@@ -14,9 +14,9 @@ from proxyless_tf.utils.cli import run_main
 from proxyless_tf.utils.files import atomic_write_text
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("input_size", None, "Override the input resolution.")
-flags.DEFINE_integer("input_channels", None, "Override the input channels.")
-flags.DEFINE_integer("num_classes", None, "Override the number of classes.")
+flags.DEFINE_integer("input_size", None, "Override the input resolution.", lower_bound=1)
+flags.DEFINE_integer("input_channels", None, "Override the input channels.", lower_bound=1)
+flags.DEFINE_integer("num_classes", None, "Override the number of classes.", lower_bound=1)
 flags.DEFINE_float("width", 1.0, "Width multiplier (channels rounded to multiples of 8).")
 flags.DEFINE_string("out", None, "convert: output file.")
 flags.DEFINE_enum("format", "json", ["json", "pytorch"],

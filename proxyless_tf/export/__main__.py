@@ -22,22 +22,25 @@ flags.DEFINE_string("checkpoint", None, "Trained weights: a .weights.h5 or .kera
                     "outputs are meaningful).")
 flags.DEFINE_string("out", None, "Output directory.")
 flags.DEFINE_string("quantize", "float,dynamic,int8", "Comma-separated: float, dynamic, int8.")
-flags.DEFINE_integer("input_size", None, "Override the arch's input resolution.")
-flags.DEFINE_integer("input_channels", None, "Override the arch's input channels.")
-flags.DEFINE_integer("num_classes", None, "Override the arch's number of classes.")
+flags.DEFINE_integer("input_size", None, "Override the arch's input resolution.", lower_bound=1)
+flags.DEFINE_integer("input_channels", None, "Override the arch's input channels.", lower_bound=1)
+flags.DEFINE_integer("num_classes", None, "Override the arch's number of classes.", lower_bound=1)
 flags.DEFINE_string("dataset", None, "Data source for int8 calibration and the checks "
                     "(fashion_mnist_local, folder:PATH, tfrecord:PREFIX, or a prepared tfds name). "
                     "Without it: random inputs, with a warning.")
 flags.DEFINE_string("data_dir", None, "Directory of the dataset's files.")
-flags.DEFINE_integer("calibration_samples", 128, "Representative examples for int8.")
-flags.DEFINE_integer("check_samples", 64, "Inputs on which TFLite is compared against Keras.")
+flags.DEFINE_integer("calibration_samples", 128, "Representative examples for int8.", lower_bound=1)
+flags.DEFINE_integer("check_samples", 64, "Inputs on which TFLite is compared against Keras.",
+                     lower_bound=1)
 flags.DEFINE_float("min_quantized_agreement", 0.0,
-                   "Fail when a quantized model's top-1 agreement with Keras is below this.")
-flags.DEFINE_integer("seed", 0, "Seed for the random inputs.")
+                   "Fail when a quantized model's top-1 agreement with Keras is below this.",
+                   lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_integer("seed", 0, "Seed for the random inputs.", lower_bound=0)
 flags.DEFINE_bool("split_large_depthwise", True, "Run depthwise convs with more than 25 taps (7x7) "
                   "as <= 25-tap pieces, the same function at XNNPACK's fast path (CPU and phone "
                   "CPU targets). Turn off for GPU / NNAPI delegates.")
-flags.DEFINE_integer("signature_batch", 1, "Batch dimension of the exported signature (0: dynamic).")
+flags.DEFINE_integer("signature_batch", 1, "Batch dimension of the exported signature (0: dynamic).",
+                     lower_bound=0)
 
 
 PYTORCH_SUFFIXES = (".pth", ".pt", ".pth.tar", ".tar", ".bin")

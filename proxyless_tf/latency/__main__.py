@@ -15,16 +15,18 @@ from proxyless_tf.utils.cli import run_main
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("table", None, "Latency table to validate.")
-flags.DEFINE_integer("samples", 30, "Random architectures.")
+flags.DEFINE_integer("samples", 30, "Random architectures.", lower_bound=2)
 flags.DEFINE_integer("rounds", 5, "Interleaved measurement rounds over all samples (median of "
-                     "the round medians): a slow spell of the machine then cannot decide a sample.")
-flags.DEFINE_integer("runs", 50, "Timed runs per sample and round.")
-flags.DEFINE_integer("seed", 0, "Seed of the random architectures.")
+                     "the round medians): a slow spell of the machine then cannot decide a sample.",
+                     lower_bound=1)
+flags.DEFINE_integer("runs", 50, "Timed runs per sample and round.", lower_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of the random architectures.", lower_bound=0)
 flags.DEFINE_bool("fit", False, "Fit scale/offset on the samples, report the leave-one-out error, "
                   "and store them in the table's metadata when they lower it.")
 flags.DEFINE_integer("reference_ops", 3, "Of the table's own ops, re-time this many in every "
                      "round: if they run more than 3% off their entries the machine is not in the "
-                     "state the table was measured in, and nothing is fitted (0: skip the check).")
+                     "state the table was measured in, and nothing is fitted (0: skip the check).",
+                     lower_bound=0)
 flags.DEFINE_string("png", None, "Scatter plot path (default: next to the table).")
 flags.DEFINE_string("serial", None, "android tables: adb serial.")
 

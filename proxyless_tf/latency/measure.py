@@ -138,8 +138,10 @@ def build_table(table, ops, measurers, precision: str, rounds: int = 1,
     raise UserError(f"--rounds must be >= 1, got {rounds}")
   todo = [op for op in ops if op.key not in table.entries]
   skipped = len(ops) - len(todo)
-  if skipped:
-    log(f"{skipped} of {len(ops)} ops already in {table.path}; measuring the other {len(todo)}")
+  kept = sum(min(len(table.partial.get(op.key, [])), rounds) for op in todo)
+  if skipped or kept:
+    log(f"resuming {table.path}: {skipped} of {len(ops)} ops done, {kept} of the other "
+        f"{len(todo)} ops' {len(todo) * rounds} rounds kept; measuring the rest")
   if not todo:
     return
   tasks = [op for r in range(rounds) for op in todo if len(table.partial.get(op.key, [])) <= r]

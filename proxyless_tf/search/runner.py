@@ -95,9 +95,14 @@ class SearchConfig:
                       "gradient's latency term)")
     if self.warmup_epochs + self.epochs == 0:
       raise UserError("--warmup_epochs and --epochs are both 0: nothing to do")
-    for name in ("lr", "warmup_lr", "arch_lr", "target_latency_rate"):
-      if not getattr(self, name) > 0:
-        raise UserError(f"--{name} must be > 0, got {getattr(self, name)}")
+    for name in ("lr", "warmup_lr", "arch_lr", "target_latency_rate", "ref_latency"):
+      value = getattr(self, name)
+      if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise UserError(f"--{name} must be a finite number > 0, got {value}")
+    if self.input_size is not None and not 1 <= self.input_size <= 4096:
+      raise UserError(f"--input_size must be in [1, 4096], got {self.input_size}")
+    if os.path.exists(self.out) and not os.path.isdir(self.out):
+      raise UserError(f"--out {self.out} is a file; give a run directory")
 
 
 @dataclasses.dataclass

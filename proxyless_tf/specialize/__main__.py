@@ -20,13 +20,13 @@ from proxyless_tf.utils.search_flags import (apply_target_defaults, cost_model_f
 FLAGS = flags.FLAGS
 define_search_flags(default_out="runs/specialize")
 flags.adopt_module_key_flags(search_flags)
-flags.DEFINE_integer("retrain_epochs", 10, "Epochs of the retraining from scratch.")
-flags.DEFINE_integer("retrain_batch_size", 128, "Batch size of the retraining.")
+flags.DEFINE_integer("retrain_epochs", 10, "Epochs of the retraining from scratch.", lower_bound=1)
+flags.DEFINE_integer("retrain_batch_size", 128, "Batch size of the retraining.", lower_bound=1)
 flags.DEFINE_float("retrain_lr", 0.05, "Initial (cosine) lr of the retraining.")
 flags.DEFINE_bool("baseline", True, "Also retrain and benchmark the hand-designed net of the space "
                   "(k3 e6 everywhere) for comparison.")
-flags.DEFINE_integer("benchmark_rounds", 5, "Interleaved benchmark rounds (host).")
-flags.DEFINE_integer("benchmark_runs", 50, "Timed runs per file and round.")
+flags.DEFINE_integer("benchmark_rounds", 5, "Interleaved benchmark rounds (host).", lower_bound=1)
+flags.DEFINE_integer("benchmark_runs", 50, "Timed runs per file and round.", lower_bound=1)
 flags.DEFINE_bool("adb", False, "Benchmark on an Android phone (adb + benchmark_model).")
 flags.DEFINE_string("serial", None, "adb serial.")
 flags.DEFINE_string("benchmark_binary", None, "adb: local benchmark_model to push first.")

@@ -15,22 +15,24 @@ from absl import flags
 from proxyless_tf.errors import UserError
 from proxyless_tf.train import train
 from proxyless_tf.utils.cli import run_main
+from proxyless_tf.utils.files import atomic_write_text
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("arch", None, "Arch JSON (e.g. a search's arch.json), preset, or net.config.")
 flags.DEFINE_string("dataset", "fashion_mnist_local", "Data source (see README).")
 flags.DEFINE_string("data_dir", None, "Where the dataset's files are.")
 flags.DEFINE_string("out", "runs/train", "Output directory.")
-flags.DEFINE_integer("epochs", 10, "Epochs.")
-flags.DEFINE_integer("batch_size", 128, "Global batch size.")
+flags.DEFINE_integer("epochs", 10, "Epochs.", lower_bound=1)
+flags.DEFINE_integer("batch_size", 128, "Global batch size.", lower_bound=1)
 flags.DEFINE_float("lr", 0.05, "Initial lr (cosine decay to 0).")
-flags.DEFINE_float("momentum", 0.9, "Nesterov momentum.")
-flags.DEFINE_float("weight_decay", 4e-5, "Weight decay.")
-flags.DEFINE_float("label_smoothing", 0.1, "Label smoothing.")
-flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training images (0: all).")
+flags.DEFINE_float("momentum", 0.9, "Nesterov momentum.", lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_float("weight_decay", 4e-5, "Weight decay.", lower_bound=0.0)
+flags.DEFINE_float("label_smoothing", 0.1, "Label smoothing.", lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training images (0: all).",
+                     lower_bound=0)
 flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "tf.distribute strategy.")
 flags.DEFINE_string("export", "", "After training, export these modes (e.g. float,int8).")
-flags.DEFINE_integer("seed", 0, "Seed.")
+flags.DEFINE_integer("seed", 0, "Seed.", lower_bound=0)
 flags.DEFINE_bool("split_large_depthwise", True, "--export: depthwise convs over 25 taps as "
                   "<= 25-tap pieces for XNNPACK (same function); off for GPU / NNAPI delegates.")
 
@@ -42,6 +44,10 @@ def main(argv):
     raise UserError("--arch is required (e.g. --arch=runs/quickstart/arch.json)")
   import numpy as np
   from proxyless_tf.arch import load_arch, save_arch
+  from proxyless_tf.export import tflite
+  modes = tflite.parse_modes(FLAGS.export) if FLAGS.export else ()  # checked before training
+  if os.path.exists(FLAGS.out) and not os.path.isdir(FLAGS.out):
+    raise UserError(f"--out {FLAGS.out} is a file; give a directory")
   from proxyless_tf.data import load_dataset, sample_batch
   data = load_dataset(FLAGS.dataset, FLAGS.data_dir)
   config = load_arch(FLAGS.arch).with_io(num_classes=data.num_classes)
@@ -54,15 +60,13 @@ def main(argv):
   model, history = train(config, data, FLAGS.out, FLAGS.epochs, FLAGS.batch_size, FLAGS.lr,
                          FLAGS.momentum, FLAGS.weight_decay, FLAGS.label_smoothing,
                          FLAGS.distribute, FLAGS.seed)
-  with open(os.path.join(FLAGS.out, "history.json"), "w") as f:
-    json.dump(history, f, indent=2)
+  atomic_write_text(os.path.join(FLAGS.out, "history.json"), json.dumps(history, indent=2) + "\n")
   print(f"test accuracy {history['val_accuracy'][-1]:.4f}; wrote {FLAGS.out}/model.keras")
-  if FLAGS.export:
-    from proxyless_tf.export import tflite
+  if modes:
     from proxyless_tf.export.pipeline import export_model, report
     shape = (config.input_size, config.input_channels)
     results = export_model(model, os.path.join(FLAGS.out, "export"),
-                           tflite.parse_modes(FLAGS.export),
+                           modes,
                            sample_batch(data.train, 128, *shape, seed=FLAGS.seed),
                            sample_batch(data.test, 256, *shape, seed=FLAGS.seed),
                            max_depthwise_taps=tflite.XNNPACK_MAX_TAPS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from absl import app, logging
+from absl import app, flags, logging
 
 from proxyless_tf.errors import UserError
 
@@ -22,7 +22,17 @@ def run_main(main, expected_errors: tuple[type[BaseException], ...] = ()) -> Non
       sys.exit(2)
 
   try:
-    app.run(wrapped)
+    app.run(wrapped, flags_parser=_parse_flags)
   except app.UsageError as e:  # raised by flag validators before main runs
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _parse_flags(argv):
+  """absl's parser, but a bad flag (unknown, out of bounds, not a number) is one `error:` line
+  and exit 2 instead of absl's FATAL banner and exit 1."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)

@@ -28,7 +28,8 @@ def define_search_flags(default_out: str = "runs/search") -> None:
   flags.DEFINE_bool("resume", False, "Continue the search in --out from its last checkpoint.")
   flags.DEFINE_string("latency_table", None, "Latency table JSON/YAML (mobile/cpu/gpu targets).")
   flags.DEFINE_enum("precision", "float", ["float", "int8"], "Deployment precision the table measures.")
-  flags.DEFINE_integer("num_threads", 1, "Threads of the latency measurements (cpu target).")
+  flags.DEFINE_integer("num_threads", 1, "Threads of the latency measurements (cpu target).",
+                       lower_bound=1)
   flags.DEFINE_bool("rebuild_latency_table", False, "cpu target: measure this machine's table anew "
                     "(after a quick check said the cached one no longer holds).")
   flags.DEFINE_bool("strict_table_identity", False, "cpu target: a --latency_table measured on "
@@ -41,43 +42,61 @@ def define_search_flags(default_out: str = "runs/search") -> None:
   flags.DEFINE_string("dataset", _D.dataset, "fashion_mnist_local, folder:PATH, tfrecord:PREFIX, "
                       "or a tensorflow-datasets name prepared under --data_dir.")
   flags.DEFINE_string("data_dir", None, "Where the dataset's files are.")
-  flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).")
-  flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training images (0: all).")
-  flags.DEFINE_integer("valid_per_class", _D.valid_per_class, "Held-out images per class (arch steps).")
-  flags.DEFINE_integer("batch_size", _D.batch_size, "Batch size.")
-  flags.DEFINE_integer("warmup_epochs", _D.warmup_epochs, "Weight-only epochs on random paths.")
-  flags.DEFINE_integer("epochs", _D.epochs, "Search epochs.")
-  flags.DEFINE_integer("steps_per_epoch", 0, "Weight steps per epoch (0: one pass over the data).")
+  flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).",
+                       lower_bound=1)
+  flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training images (0: all).",
+                       lower_bound=0)
+  flags.DEFINE_integer("valid_per_class", _D.valid_per_class, "Held-out images per class (arch steps).",
+                       lower_bound=1)
+  flags.DEFINE_integer("batch_size", _D.batch_size, "Batch size.", lower_bound=1)
+  flags.DEFINE_integer("warmup_epochs", _D.warmup_epochs, "Weight-only epochs on random paths.",
+                       lower_bound=0)
+  flags.DEFINE_integer("epochs", _D.epochs, "Search epochs.", lower_bound=0)
+  flags.DEFINE_integer("steps_per_epoch", 0, "Weight steps per epoch (0: one pass over the data).",
+                       lower_bound=0)
   flags.DEFINE_float("warmup_lr", _D.warmup_lr, "Initial (cosine) lr of the warm-up.")
   flags.DEFINE_float("lr", _D.lr, "Initial (cosine) lr of the search phase.")
-  flags.DEFINE_float("momentum", _D.momentum, "SGD momentum (Nesterov).")
-  flags.DEFINE_float("weight_decay", _D.weight_decay, "Weight decay.")
-  flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label smoothing of weight steps.")
+  flags.DEFINE_float("momentum", _D.momentum, "SGD momentum (Nesterov).",
+                     lower_bound=0.0, upper_bound=1.0)
+  flags.DEFINE_float("weight_decay", _D.weight_decay, "Weight decay.", lower_bound=0.0)
+  flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label smoothing of weight steps.",
+                     lower_bound=0.0, upper_bound=1.0)
   flags.DEFINE_enum("arch_algo", _D.arch_algo, ["grad", "rl"], "Gradient (binary gates) or REINFORCE.")
   flags.DEFINE_enum("arch_mode", _D.arch_mode, ["full_v2", "two", "full"], "Gate-gradient mode.")
   flags.DEFINE_enum("weight_sharing", _D.weight_sharing, ["independent", "nested"],
                     "Supernet candidates: own weights each (the paper) or nested in one set of "
                     "kernels (learns several times faster in short warm-ups; see BENCHMARKS.md).")
   flags.DEFINE_float("arch_lr", _D.arch_lr, "Adam lr of the architecture logits.")
-  flags.DEFINE_integer("arch_update_every", _D.arch_update_every, "Weight steps per arch step.")
-  flags.DEFINE_integer("rl_updates_per_epoch", _D.rl_updates_per_epoch, "REINFORCE updates per epoch.")
-  flags.DEFINE_integer("rl_samples", _D.rl_samples, "Architectures sampled per REINFORCE update.")
+  flags.DEFINE_integer("arch_update_every", _D.arch_update_every, "Weight steps per arch step.",
+                       lower_bound=1)
+  flags.DEFINE_integer("rl_updates_per_epoch", _D.rl_updates_per_epoch, "REINFORCE updates per epoch.",
+                       lower_bound=1)
+  flags.DEFINE_integer("rl_samples", _D.rl_samples, "Architectures sampled per REINFORCE update.",
+                       lower_bound=1)
   flags.DEFINE_enum("latency_loss", _D.latency_loss, ["mul_log", "add_linear", "none"],
                     "How expected latency enters the arch loss.")
   flags.DEFINE_float("ref_latency", _D.ref_latency, "Reference latency (the target's unit).")
-  flags.DEFINE_float("loss_alpha", _D.loss_alpha, "mul_log: alpha.")
-  flags.DEFINE_float("loss_beta", _D.loss_beta, "mul_log: beta.")
-  flags.DEFINE_float("loss_lambda", _D.loss_lambda, "add_linear: lambda.")
-  flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Steps between checkpoints.")
+  flags.DEFINE_float("loss_alpha", _D.loss_alpha, "mul_log: alpha.", lower_bound=0.0)
+  flags.DEFINE_float("loss_beta", _D.loss_beta, "mul_log: beta.", lower_bound=0.0)
+  flags.DEFINE_float("loss_lambda", _D.loss_lambda, "add_linear: lambda.", lower_bound=0.0)
+  flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Steps between checkpoints.",
+                       lower_bound=1)
   flags.DEFINE_integer("arch_skip_epochs", _D.arch_skip_epochs, "Search epochs without arch updates "
-                       "after warm-up (the original skips the first).")
+                       "after warm-up (the original skips the first).", lower_bound=0)
   flags.DEFINE_float("target_latency", _D.target_latency, "Requested latency (the target's unit; "
                      "0: off). The latency weight adapts so the derived net lands on it; "
-                     "--latency_loss/--ref_latency/--loss_lambda are then unused.")
+                     "--latency_loss/--ref_latency/--loss_lambda are then unused.", lower_bound=0.0)
   flags.DEFINE_float("target_latency_rate", _D.target_latency_rate, "Step of the requested-latency "
-                     "multiplier per arch update (per unit of relative latency error).")
-  flags.DEFINE_integer("seed", _D.seed, "Seed of data order, sampling and init.")
-  flags.DEFINE_integer("max_steps", 0, "Stop after this many total steps (checkpointed; 0: all).")
+                     "multiplier per arch update (per unit of relative latency error).",
+                     lower_bound=0.0)
+  flags.DEFINE_integer("seed", _D.seed, "Seed of data order, sampling and init.", lower_bound=0)
+  flags.DEFINE_integer("max_steps", 0, "Stop after this many total steps (checkpointed; 0: all).",
+                       lower_bound=0)
+
+
+  for name in ("ref_latency", "lr", "warmup_lr", "arch_lr"):
+    flags.register_validator(name, lambda v: v is None or v > 0,
+                             message=f"--{name} must be > 0")
 
 
 def read_flag_file(path: str) -> list[tuple[str, str]]:

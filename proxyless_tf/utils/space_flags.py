@@ -8,9 +8,11 @@ from absl import flags
 def define_space_flags(default_space: str) -> None:
   from proxyless_tf.space.space import SPACES
   flags.DEFINE_enum("space", default_space, sorted(SPACES), "Search space preset.")
-  flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).")
-  flags.DEFINE_integer("input_channels", None, "Input channels (default: the space's).")
-  flags.DEFINE_integer("num_classes", None, "Classes (default: the space's).")
+  flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).",
+                       lower_bound=1)
+  flags.DEFINE_integer("input_channels", None, "Input channels (default: the space's).",
+                       lower_bound=1)
+  flags.DEFINE_integer("num_classes", None, "Classes (default: the space's).", lower_bound=1)
   flags.DEFINE_float("width_mult", 1.0, "Width multiplier of the space.")
 
 
