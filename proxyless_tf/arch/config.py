@@ -277,6 +277,9 @@ def _block_from_dict(i: int, data: Any) -> Block:
     raise ArchConfigError(f"block {i}: unknown field(s) {sorted(map(str, unknown))}; allowed: "
                           f"{sorted(_BLOCK_KEYS)}")
   block_type = data.get("type", MBCONV)
+  if not isinstance(block_type, str) or block_type not in BLOCK_TYPES:
+    raise ArchConfigError(f"block {i}: 'type' must be one of {list(BLOCK_TYPES)}, got "
+                          f"{block_type!r:.40}")
   if block_type == ZERO and ({"kernel_size", "expand_ratio"} & set(data)):
     raise ArchConfigError(f"block {i}: a 'zero' block is skipped and has no kernel_size or "
                           "expand_ratio; remove them")
