@@ -191,8 +191,13 @@ def flag_cases(tmp: str) -> list[tuple[str, list[str], bool]]:
   """(name, command after `python`, bad). Commands that would run long get --max_steps etc."""
   existing_file = os.path.join(tmp, "a_file")
   open(existing_file, "w").close()
+  damaged = os.path.join(tmp, "damaged", "checkpoints")  # checkpoint files, garbage, no config
+  os.makedirs(damaged, exist_ok=True)
+  for name in ("ckpt-5.index", "ckpt-5.data-00000-of-00001", "checkpoint"):
+    with open(os.path.join(damaged, name), "wb") as f:
+      f.write(b"\x00garbage")
   s = ["-m", "proxyless_tf.search", "--target=flops", "--space=tiny", "--max_steps=1",
-       f"--out={tmp}/search"]
+       "--latency_loss=add_linear", "--ref_latency=0.1", f"--out={tmp}/search"]
   t = ["-m", "proxyless_tf.train", "--arch=mobilenet_v2", "--max_train_examples=64",
        f"--out={tmp}/train"]
   e = ["-m", "proxyless_tf.export", "--arch=mobilenet_v2", "--input_size=32", "--num_classes=10",
@@ -203,6 +208,7 @@ def flag_cases(tmp: str) -> list[tuple[str, list[str], bool]]:
   return [
       ("search --input_size=-16", s + ["--input_size=-16"], True),
       ("search --out=<a file>", s[:-1] + [f"--out={existing_file}"], True),
+      ("search --resume over a damaged run", s + ["--resume", f"--out={tmp}/damaged"], True),
       ("search --batch_size=0", s + ["--batch_size=0"], True),
       ("search --ref_latency=-1", s + ["--ref_latency=-1"], True),
       ("search --lr=nan", s + ["--lr=nan"], True),
@@ -269,6 +275,7 @@ def main():
         f.write(raw)
       runs.append(("latency tables (`search --target=mobile --space=tiny`)", name,
                    ["-m", "proxyless_tf.search", "--target=mobile", "--space=tiny",
+                    "--dataset=fashion_mnist_local", "--batch_size=16", "--steps_per_epoch=2",
                     f"--latency_table={path}", "--max_steps=1", "--ref_latency=0.5",
                     "--latency_loss=add_linear", f"--out={tmp}/s{i}"], bad))
     runs += [("flags", name, cmd, bad) for name, cmd, bad in flag_cases(tmp)]

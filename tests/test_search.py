@@ -117,13 +117,18 @@ def test_expected_cost_equals_predictor_on_one_hot():
 def _search_cmd(out, data_dir, *extra):
   return [sys.executable, "-m", "proxyless_tf.search", "--target=flops", "--space=tiny",
           "--dataset=fashion_mnist_local", f"--data_dir={data_dir}", f"--out={out}",
-          "--batch_size=16", "--valid_per_class=5", "--warmup_epochs=1", "--epochs=9",
+          "--batch_size=16", "--valid_per_class=5", "--warmup_epochs=1", "--epochs=4",
           "--steps_per_epoch=60", "--checkpoint_every=20", "--ref_latency=0.4",
           "--latency_loss=add_linear", *extra]
 
 
 @pytest.mark.slow
-def test_resume_after_sigkill(tmp_path, fashion_like_dir):
+def test_killed_and_resumed_run_ends_as_if_never_stopped(tmp_path, fashion_like_dir):
+  """SIGKILL mid-epoch, --resume: the same arch.json and history.json (losses, accuracies,
+  architecture per epoch) as a run that was never stopped, bit for bit."""
+  whole = tmp_path / "whole"
+  subprocess.run(_search_cmd(whole, fashion_like_dir), cwd=ROOT, check=True, capture_output=True,
+                 timeout=600)
   out = tmp_path / "run"
   proc = subprocess.Popen(_search_cmd(out, fashion_like_dir), cwd=ROOT, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
@@ -132,20 +137,37 @@ def test_resume_after_sigkill(tmp_path, fashion_like_dir):
   killed_at = None
   while time.time() < deadline and proc.poll() is None:
     latest = tf.train.latest_checkpoint(str(ckpt_dir)) if ckpt_dir.exists() else None
-    if latest and int(latest.rsplit("-", 1)[1]) >= 40:
+    if latest and int(latest.rsplit("-", 1)[1]) >= 100 and int(latest.rsplit("-", 1)[1]) % 60:
       proc.send_signal(signal.SIGKILL)
       proc.wait()
       killed_at = int(tf.train.latest_checkpoint(str(ckpt_dir)).rsplit("-", 1)[1])
       break
-    time.sleep(0.1)
+    time.sleep(0.05)
   assert killed_at is not None, "the run finished or stalled before it could be killed"
-  assert killed_at < 600
+  assert killed_at < 300 and killed_at % 60, "kill mid-epoch (else the test proves less)"
   resumed = subprocess.run(_search_cmd(out, fashion_like_dir, "--resume"), cwd=ROOT,
                            capture_output=True, text=True, timeout=600)
   assert resumed.returncode == 0, resumed.stderr[-2000:]
-  assert f"resumed from {ckpt_dir}/ckpt-{killed_at} at step {killed_at}/600" in resumed.stdout
-  assert tf.train.latest_checkpoint(str(ckpt_dir)).endswith("ckpt-600")
-  assert (out / "arch.json").exists() and (out / "arch.png").exists()
+  assert f"resumed from {ckpt_dir}/ckpt-{killed_at} at step {killed_at}/300" in resumed.stdout
+  assert tf.train.latest_checkpoint(str(ckpt_dir)).endswith("ckpt-300")
+  assert (out / "arch.png").exists()
+  assert (out / "arch.json").read_text() == (whole / "arch.json").read_text()
+  history, reference = (json.loads((d / "history.json").read_text()) for d in (out, whole))
+  assert [row["epoch"] for row in history] == [1, 2, 3, 4, 5]
+  assert history == reference
+
+
+def test_same_flags_and_seed_give_the_same_run(tmp_path, synthetic_dataset):
+  runs = []
+  for name in ("a", "b"):
+    run = SearchRun(_config(tmp_path / name, max_steps=0), FlopsCostModel(), log=lambda *_: None,
+                    dataset=synthetic_dataset)
+    result = run.run()
+    runs.append((result.history, open(result.arch_path).read()))
+  assert runs[0] == runs[1]
+  other = SearchRun(_config(tmp_path / "c", seed=1), FlopsCostModel(), log=lambda *_: None,
+                    dataset=synthetic_dataset).run()
+  assert other.history[0]["train_loss"] != runs[0][0][0]["train_loss"]  # the seed matters
 
 
 @pytest.mark.slow

@@ -25,27 +25,37 @@ def normalize(images, input_size: int, channels: int):
   return x
 
 
-def _augment(x, pad: int):
-  """Random crop after zero padding, and horizontal flip: the usual small-image augmentation."""
+def _augment(x, pad: int, seed):
+  """Random crop after zero padding, and horizontal flip: the usual small-image augmentation.
+
+  Stateless, keyed by `seed` (2 ints: the run's seed and the batch's number): the same batch
+  gets the same crop and flips in every run, whatever the thread interleaving of a parallel map
+  and after a resume (a stateful random op would restart its sequence, or race across threads).
+  """
   size = tf.shape(x)[1]
+  crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
   x = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], constant_values=-1.0)
-  x = tf.image.random_crop(x, tf.stack([tf.shape(x)[0], size, size, tf.shape(x)[3]]))
-  return tf.image.random_flip_left_right(x)
+  x = tf.image.stateless_random_crop(x, tf.stack([tf.shape(x)[0], size, size, tf.shape(x)[3]]),
+                                     seed=crop_seed)
+  return tf.image.stateless_random_flip_left_right(x, seed=flip_seed)
 
 
 def make_dataset(split: Split, batch_size: int, input_size: int, channels: int, *,
                  training: bool, seed: int = 0, repeat: bool | None = None) -> tf.data.Dataset:
+  """Batches for Keras `fit` / `evaluate`; the same `seed` gives the same batches, crops and flips
+  (the order of a seeded shuffle is fixed, the augmentation keyed by the batch's number)."""
   ds = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
   if training:
     ds = ds.shuffle(min(len(split), 50_000), seed=seed, reshuffle_each_iteration=True)
   if repeat if repeat is not None else training:
     ds = ds.repeat()
-  ds = ds.batch(batch_size, drop_remainder=training)
+  ds = ds.batch(batch_size, drop_remainder=training).enumerate()
 
-  def prep(images, labels):
+  def prep(index, batch):
+    images, labels = batch
     x = normalize(images, input_size, channels)
     if training:
-      x = _augment(x, pad=max(1, input_size // 8))
+      x = _augment(x, max(1, input_size // 8), tf.stack([tf.cast(seed, tf.int64), index]))
     return x, labels
 
   return ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
@@ -72,15 +82,19 @@ def batch_stream(split: Split, batch_size: int, input_size: int, channels: int, 
   epoch, offset = divmod(start, per_epoch)
   pad = max(1, input_size // 8)
 
-  def prep(images, labels):
-    x = normalize(images, input_size, channels)
-    return (_augment(x, pad) if training else x), labels
-
   while True:
+    def prep(index, batch, epoch=epoch):
+      images, labels = batch
+      x = normalize(images, input_size, channels)
+      if training:  # keyed by (seed, batch number in the whole stream): same after a resume
+        number = tf.cast(epoch * per_epoch, tf.int64) + index
+        x = _augment(x, pad, tf.stack([tf.cast(seed, tf.int64), number]))
+      return x, labels
+
     ds = (tf.data.Dataset.from_tensor_slices((split.images, split.labels))
           .shuffle(len(split), seed=seed + epoch, reshuffle_each_iteration=False)
           .repeat()  # an epoch of `per_epoch` batches may be longer than the split
-          .batch(batch_size, drop_remainder=True).take(per_epoch).skip(offset)
+          .batch(batch_size, drop_remainder=True).take(per_epoch).enumerate().skip(offset)
           .map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
     yield from ds
     epoch, offset = epoch + 1, 0

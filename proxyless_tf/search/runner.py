@@ -73,6 +73,7 @@ class SearchConfig:
   target_latency_rate: float = 0.05  # dual-ascent step of the latency multiplier
   seed: int = 0
   max_steps: int = 0  # stop (with a checkpoint) after this many total steps; 0: run to the end
+  deterministic: bool = True  # tf op determinism: same flags and seed -> same run
 
   def validate(self) -> None:
     if self.arch_algo not in ("grad", "rl"):
@@ -144,6 +145,9 @@ class SearchRun:
     self.total_steps = self.warmup_steps + config.epochs * self.steps_per_epoch
 
     keras.utils.set_random_seed(config.seed)  # python, numpy, TF and Keras initializers
+    if config.deterministic:
+      # same flags and seed -> the same losses and arch.json (cost: BENCHMARKS.md "Determinism")
+      tf.config.experimental.enable_op_determinism()
     self.net = Supernet(self.space, weight_sharing=config.weight_sharing)
     self.generator = tf.random.Generator.from_seed(config.seed)
     objective = ArchObjective(form="none")
@@ -184,9 +188,20 @@ class SearchRun:
                              config.arch_lr)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     self.arch_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="arch_updates")
+    # sums over the epoch in progress (loss, accuracy, steps, arch loss, arch steps): checkpointed,
+    # so an epoch interrupted by a kill reports the same means as if it had not been
+    self.epoch_sums = tf.Variable(tf.zeros(5, tf.float64), trainable=False, name="epoch_sums")
     extra = {} if self.controller is None else {"latency_multiplier": self.controller.multiplier}
-    self.checkpoint = tf.train.Checkpoint(net=self.net, rng=self.generator, step=self.step,
+    # Every supernet variable by its path, explicitly: tf.train.Checkpoint's object tracking does
+    # not reach layers that Keras keeps in lists (the mixed ops' candidates), which a resume then
+    # silently re-initialised.
+    weights = {v.path: v for v in self.net.weights}
+    if len(weights) != len(self.net.weights):
+      raise RuntimeError("supernet variables with the same path; checkpoints would mix them up")
+    self.checkpoint = tf.train.Checkpoint(net=self.net, weights=weights, rng=self.generator,
+                                          step=self.step,
                                           arch_updates=self.arch_updates,
+                                          epoch_sums=self.epoch_sums,
                                           **self.steps.checkpoint_items(), **extra)
     self.manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(config.out, "checkpoints"),
                                               max_to_keep=3)
@@ -310,7 +325,6 @@ class SearchRun:
                                 training=False)
     history = []
     progress = Progress(end, "search", start=start)
-    epoch_stats = {"loss": [], "acc": [], "arch_loss": []}
     interval = self._arch_interval()
     arch_start = self.warmup_steps + c.arch_skip_epochs * self.steps_per_epoch
     t_start = time.monotonic()
@@ -322,8 +336,7 @@ class SearchRun:
       loss, acc = self.steps.weight_step(x, y, lr, uniform=warm)
       loss = float(loss)
       self._check_finite(loss, "weight-step loss")
-      epoch_stats["loss"].append(loss)
-      epoch_stats["acc"].append(float(acc))
+      self.epoch_sums.assign_add(tf.constant([loss, float(acc), 1.0, 0.0, 0.0], tf.float64))
       if step >= arch_start and (step - self.warmup_steps + 1) % interval == 0:
         vx, vy = next(valid_stream)
         if c.arch_algo == "rl":
@@ -334,15 +347,16 @@ class SearchRun:
         if self.controller is not None:
           self.controller.update(self.expected.of_choices(self.net.argmax_choices()))
         self.arch_updates.assign_add(1)
-        epoch_stats["arch_loss"].append(arch_loss)
+        self.epoch_sums.assign_add(tf.constant([0.0, 0.0, 0.0, arch_loss, 1.0], tf.float64))
       self.step.assign(step + 1)
       progress.update(1, loss=loss, lr=lr)
       if (step + 1) % c.checkpoint_every == 0:
         self.save()
       if (step + 1) % self.steps_per_epoch == 0 or step + 1 == end:
-        history.append(self._end_epoch(step + 1, epoch_stats))
+        # a stop mid-epoch (--max_steps) logs the partial epoch but keeps its sums: a resumed run
+        # then logs the whole epoch as an uninterrupted one would (the row is replaced)
+        history.append(self._end_epoch(step + 1, partial=(step + 1) % self.steps_per_epoch != 0))
         self._write_history(history)  # every epoch: a kill loses no logged epoch
-        epoch_stats = {"loss": [], "acc": [], "arch_loss": []}
     progress.close()
     if end > start:
       self.save()
@@ -363,13 +377,16 @@ class SearchRun:
     atomic_write_text(path, json.dumps(history, indent=2) + "\n")
     return history
 
-  def _end_epoch(self, step: int, stats) -> dict:
+  def _end_epoch(self, step: int, partial: bool = False) -> dict:
     epoch = (step - 1) // self.steps_per_epoch + 1
+    loss_sum, acc_sum, steps, _, _ = (float(v) for v in self.epoch_sums.numpy())
+    if not partial:
+      self.epoch_sums.assign(tf.zeros(5, tf.float64))
     valid_loss, valid_acc = self.evaluate()
     expected = self.steps.expected_latency()
     row = {"epoch": epoch, "step": step,
-           "train_loss": float(np.mean(stats["loss"])) if stats["loss"] else float("nan"),
-           "train_acc": float(np.mean(stats["acc"])) if stats["acc"] else float("nan"),
+           "train_loss": loss_sum / steps if steps else float("nan"),
+           "train_acc": acc_sum / steps if steps else float("nan"),
            "valid_loss": valid_loss, "valid_acc": valid_acc,
            "expected_latency": None if expected is None else float(expected),
            "entropy": self.net.entropy(), "arch": _arch_string(self.net)}

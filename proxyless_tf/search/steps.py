@@ -89,7 +89,10 @@ class SearchSteps:
     self._rl_apply = tf.function(self._rl_apply_fn, autograph=False)
 
   def checkpoint_items(self) -> dict:
+    # the Keras optimizer's variables explicitly (tf.train.Checkpoint does not track them), keyed
+    # by position: their names get a suffix when a process makes a second optimizer
     return {"weight_optimizer": self.weight_opt, "arch_optimizer": self.arch_opt,
+            "arch_optimizer_variables": {str(i): v for i, v in enumerate(self.arch_opt.variables)},
             "rl_baseline": self.rl_baseline, "rl_baseline_set": self.rl_baseline_set}
 
   def expected_latency(self):

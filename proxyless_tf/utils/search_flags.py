@@ -90,6 +90,9 @@ def define_search_flags(default_out: str = "runs/search") -> None:
                      "multiplier per arch update (per unit of relative latency error).",
                      lower_bound=0.0)
   flags.DEFINE_integer("seed", _D.seed, "Seed of data order, sampling and init.", lower_bound=0)
+  flags.DEFINE_bool("deterministic", _D.deterministic, "TensorFlow op determinism: the same flags "
+                    "and seed give the same losses and arch.json (and a killed, resumed run the "
+                    "same as an uninterrupted one).")
   flags.DEFINE_integer("max_steps", 0, "Stop after this many total steps (checkpointed; 0: all).",
                        lower_bound=0)
 
