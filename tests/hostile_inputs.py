@@ -3,7 +3,7 @@ flags, each with whether it is bad. `tests/test_hostile_inputs.py` runs the file
 process (every one, in CI) and a few flag cases; run this file to push the whole corpus through
 the real commands and print the table of outcomes:
 
-  python tests/hostile_inputs.py [--jobs=2]
+  python tests/hostile_inputs.py [--jobs=2] [--publish]
 
 Outcome of a case: `clean` (a bad input refused with one `error:` line, exit 2), `traceback`,
 `accepted` (a bad input the command ran with), `ok` (a good input that ran), `refused` (a good
@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -257,6 +258,7 @@ def classify(proc: subprocess.CompletedProcess, bad: bool) -> str:
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--jobs", type=int, default=2)
+  parser.add_argument("--publish", action="store_true", help="write the table to BENCHMARKS.md")
   args = parser.parse_args()
   with tempfile.TemporaryDirectory() as tmp:
     runs = []
@@ -289,16 +291,26 @@ def main():
     with ThreadPoolExecutor(args.jobs) as pool:
       results = list(pool.map(run, runs))
   groups = list(dict.fromkeys(r[0] for r in results))
-  print("| inputs tried | clean one-line error | traceback | bad input accepted | good input "
-        "refused / unclear |\n|---|---:|---:|---:|---:|")
+  lines = ["## Hostile inputs (issue 12): every corpus case through the real commands", "",
+           f"Command: `python tests/hostile_inputs.py --jobs={args.jobs}`  ",
+           f"{time.strftime('%Y-%m-%d')}. Bad inputs must end in one `error:` line and exit 2; "
+           "good ones (the first case of each file group, and two flag cases) must run.", "",
+           "| inputs tried | clean one-line error | good input ran | traceback | bad input "
+           "accepted | good input refused / unclear |", "|---|---:|---:|---:|---:|---:|"]
   for group in groups:
     rows = [r for r in results if r[0] == group]
     count = lambda *kinds: sum(r[3] in kinds for r in rows)  # noqa: E731
-    print(f"| {len(rows)} {group} | {count('clean')} | {count('traceback')} | "
-          f"{count('accepted')} | {count('refused', 'unclear')} |")
-  for group, name, bad, outcome, last in results:
-    if outcome not in ("clean", "ok"):
-      print(f"- {outcome}: {group}: {name}: {last[0][:160]}")
+    lines.append(f"| {len(rows)} {group} | {count('clean')} | {count('ok')} | "
+                 f"{count('traceback')} | {count('accepted')} | {count('refused', 'unclear')} |")
+  failures = [f"- {outcome}: {group}: {name}: {last[0][:160]}"
+              for group, name, bad, outcome, last in results if outcome not in ("clean", "ok")]
+  lines += [""] + (failures or ["No traceback, no bad input accepted, no good input refused."])
+  if args.publish:
+    sys.path.insert(0, ROOT)
+    from benchmarks.report import publish
+    publish("hostile_inputs", lines)
+  else:
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
