@@ -1,8 +1,9 @@
-"""What reproducible searches cost: supernet steps with TensorFlow op determinism on vs off.
+"""What reproducible searches cost: supernet steps with determinism on (TensorFlow op determinism
+and one inter-op thread, `proxyless_tf.utils.determinism`) vs off.
 
   python benchmarks/determinism_cost.py [--rounds=3 --steps=60]
 
-Op determinism is process-wide, so each measurement is a fresh process running the `small` space
+Both settings are process-wide, so each measurement is a fresh process running the `small` space
 search (Fashion-MNIST, batch 64, nested sharing: the quickstart's step) for `--steps` steps after
 a 10-step warm-up that absorbs tracing; the two settings alternate, `--rounds` times, and the
 report gives medians and their ratio. It also checks the point of the flag: two deterministic
@@ -28,6 +29,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def worker(deterministic: bool, steps: int, out: str) -> None:
+  if deterministic:
+    from proxyless_tf.utils.determinism import enable_determinism
+    enable_determinism()
   from proxyless_tf.latency.cost_model import FlopsCostModel
   from proxyless_tf.search.runner import SearchConfig, SearchRun
   config = SearchConfig(out=out, space="small", dataset="fashion_mnist_local",
@@ -76,8 +80,8 @@ def main():
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores, shared). `small` space, batch 64, nested "
            f"sharing, uniform path sampling; {args.steps} timed weight steps per process after 10 "
            f"untimed; the two settings alternate over {args.rounds} rounds (fresh processes).", "",
-           "| op determinism | ms / step (median) | rounds |", "|---|---:|---|",
-           f"| on (`--deterministic`, the default) | {on:.1f} | "
+           "| determinism | ms / step (median) | rounds |", "|---|---:|---|",
+           f"| on (`--deterministic`, the default: op determinism + 1 inter-op thread) | {on:.1f} | "
            f"{', '.join(f'{t:.1f}' for t in times['on'])} |",
            f"| off (`--nodeterministic`) | {off:.1f} | "
            f"{', '.join(f'{t:.1f}' for t in times['off'])} |", "",

@@ -28,6 +28,7 @@ from proxyless_tf.search.target_latency import LatencyController, choices_at_lat
 from proxyless_tf.space.space import get_space
 from proxyless_tf.supernet.mixed_op import ARCH_MODES, WEIGHT_SHARING
 from proxyless_tf.supernet.supernet import Supernet
+from proxyless_tf.utils.determinism import enable_determinism
 from proxyless_tf.utils.files import atomic_write_text
 from proxyless_tf.utils.progress import Progress
 
@@ -147,7 +148,7 @@ class SearchRun:
     keras.utils.set_random_seed(config.seed)  # python, numpy, TF and Keras initializers
     if config.deterministic:
       # same flags and seed -> the same losses and arch.json (cost: BENCHMARKS.md "Determinism")
-      tf.config.experimental.enable_op_determinism()
+      enable_determinism(log)
     self.net = Supernet(self.space, weight_sharing=config.weight_sharing)
     self.generator = tf.random.Generator.from_seed(config.seed)
     objective = ArchObjective(form="none")

@@ -38,6 +38,9 @@ def main(argv):
     raise UserError(f"unexpected arguments {argv[1:]}; all options are --flags")
   from proxyless_tf.specialize import SpecializeConfig, specialize
   apply_target_defaults(FLAGS.target)
+  if FLAGS.deterministic:  # before anything starts TensorFlow's runtime
+    from proxyless_tf.utils.determinism import enable_determinism
+    enable_determinism()
   out = FLAGS.out
   search_config = search_config_from_flags()
   search_config.out = os.path.join(out, "search")
