@@ -27,22 +27,11 @@ NETS = {"mobile": "proxyless_mobile", "cpu": "proxyless_cpu", "gpu": "proxyless_
         "mobile14": "proxyless_mobile_14"}
 
 
-def _tflite_logits(path, x):
-  from proxyless_tf import litert
-  interpreter = litert.make_interpreter(model_path=path)
-  inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-  rows = []
-  for image in x:
-    interpreter.set_tensor(inp["index"], image[None])
-    interpreter.invoke()
-    rows.append(interpreter.get_tensor(out["index"])[0])
-  return np.stack(rows)
-
-
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--dir", required=True)
   args = parser.parse_args()
+  from proxyless_tf import litert
   from proxyless_tf.arch import get_preset
   from proxyless_tf.export.pipeline import export_model
   from proxyless_tf.model import build_model
@@ -65,7 +54,7 @@ def main():
     keras_rel = rel(model(x, training=False))
     with tempfile.TemporaryDirectory() as tmp:
       results = export_model(model, tmp, ("float",), x, x, log=lambda *_: None)
-      tflite_rel = rel(_tflite_logits(results[0].path, x))
+      tflite_rel = rel(litert.run(litert.make_interpreter(model_path=results[0].path), x))
     same = build_model(config.replace(padding="same"))
     same.set_weights(model.get_weights())
     same_rel = rel(same(x, training=False))

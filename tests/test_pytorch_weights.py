@@ -61,14 +61,8 @@ def test_tflite_export_equals_pytorch(tmp_path):
   x = _inputs()
   results = export_model(model, str(tmp_path), ("float",), x, x, log=lambda *_: None)
   assert results[0].ok, results[0].problem
-  interpreter = litert.make_interpreter(model_path=results[0].path)
-  inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-  got = []
-  for image in x:
-    interpreter.set_tensor(inp["index"], image[None])
-    interpreter.invoke()
-    got.append(interpreter.get_tensor(out["index"])[0])
-  assert _rel(np.stack(got), np.load(os.path.join(DATA, "logits_original.npy"))) < 1e-4
+  got = litert.run(litert.make_interpreter(model_path=results[0].path), x)
+  assert _rel(got, np.load(os.path.join(DATA, "logits_original.npy"))) < 1e-4
 
 
 def test_both_torch_formats_read_the_same_tensors():
@@ -135,9 +129,5 @@ def test_export_cli_takes_a_pytorch_checkpoint(tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   from proxyless_tf import litert
   interpreter = litert.make_interpreter(model_path=str(next(out.glob("*float.tflite"))))
-  inp, outp = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-  x = _inputs()
-  interpreter.set_tensor(inp["index"], x[:1])
-  interpreter.invoke()
   want = np.load(os.path.join(DATA, "logits_pytorchcv.npy"))[:1]
-  assert _rel(interpreter.get_tensor(outp["index"]), want) < 1e-4
+  assert _rel(litert.run(interpreter, _inputs()[:1]), want) < 1e-4
