@@ -292,7 +292,7 @@ def main():
       results = list(pool.map(run, runs))
   groups = list(dict.fromkeys(r[0] for r in results))
   lines = ["## Hostile inputs (issue 12): every corpus case through the real commands", "",
-           f"Command: `python tests/hostile_inputs.py --jobs={args.jobs}`  ",
+           f"Command: `python tests/hostile_inputs.py --jobs={args.jobs} --publish`  ",
            f"{time.strftime('%Y-%m-%d')}. Bad inputs must end in one `error:` line and exit 2; "
            "good ones (the first case of each file group, and two flag cases) must run.", "",
            "| inputs tried | clean one-line error | good input ran | traceback | bad input "
