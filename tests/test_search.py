@@ -357,3 +357,11 @@ def test_every_flag_file_parses_into_the_search_flags():
     result = subprocess.run([sys.executable, "-c", code, target], capture_output=True, text=True,
                             timeout=120, cwd=ROOT)
     assert result.returncode == 0 and "ok" in result.stdout, (target, result.stderr[-800:])
+
+
+def test_a_missing_target_flag_file_is_an_error(monkeypatch, tmp_path):
+  from proxyless_tf.utils import search_flags
+  monkeypatch.setattr(search_flags, "FLAGS_DIR", str(tmp_path))
+  with pytest.raises(UserError, match="--target=cpu: its flag file .* is missing"):
+    search_flags.apply_target_defaults("cpu")
+  search_flags.apply_target_defaults("none")  # no file by design

@@ -119,7 +119,10 @@ def read_flag_file(path: str) -> list[tuple[str, str]]:
 def apply_target_defaults(target: str) -> None:
   path = os.path.join(FLAGS_DIR, f"{target}.flags")
   if not os.path.exists(path):
-    return
+    if target == "none":  # accuracy alone: the built-in defaults are its settings
+      return
+    raise UserError(f"--target={target}: its flag file {path} is missing (a broken install?); "
+                    "reinstall proxyless_tf from its checkout (`bash install.sh`)")
   for name, value in read_flag_file(path):
     if name not in FLAGS:
       raise UserError(f"{path}: unknown flag --{name}")
