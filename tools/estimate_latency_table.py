@@ -36,13 +36,13 @@ def main(argv):
                                              arch_features, calibration_arch, fit_constants,
                                              op_latency)
   from proxyless_tf.latency.ops import all_space_ops
-  from proxyless_tf.latency.table import LatencyTable
+  from proxyless_tf.latency.table import LatencyTable, model_entry
   space = space_from_flags()
   constants = fit_constants()
   entries = {}
   for op in all_space_ops(space):
     ms = op_latency(op, constants)
-    entries[op.key] = {"mean": ms, "median": ms, "std": 0.0, "count": 0}
+    entries[op.key] = model_entry(ms)
   fit = {name: {"published_ms": ms,
                 "estimated_ms": round(float(arch_features(calibration_arch(name)) @ constants), 3)}
          for name, ms in PIXEL1_CALIBRATION}

@@ -65,6 +65,11 @@ class LatencyTable:
     return float(cal.get("scale", 1.0)), float(cal.get("offset", 0.0))
 
 
+def model_entry(ms: float) -> dict:
+  """An entry computed by a model (an estimate, a converted cost model), not measured."""
+  return {"mean": float(ms), "median": float(ms), "std": 0.0, "count": 0}
+
+
 def _finite(value, low: float = 0.0) -> bool:
   return (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
           and value >= low)

@@ -25,7 +25,7 @@ import numpy as np
 
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency.ops import space_ops
-from proxyless_tf.latency.table import LatencyTable
+from proxyless_tf.latency.table import LatencyTable, model_entry
 
 SSD = "proxylessnas_search"
 KERNEL_NAMES = ("k3_e3", "k3_e6", "k5_e3", "k5_e6", "k7_e3", "k7_e6")  # TuNAS's feature order
@@ -94,15 +94,12 @@ def tunas_table(kernel: np.ndarray, bias: float, space, metadata: dict) -> Laten
     constant += floor
     for candidate, op in zip(spec.candidates, ops):
       if op is not None:
-        entries[op.position_key] = _entry(coefficients[candidate.name] - floor)
+        entries[op.position_key] = model_entry(coefficients[candidate.name] - floor)
   if constant < 0 or any(e["mean"] < 0 for e in entries.values()):
     raise UserError("TuNAS's model does not shift to non-negative entries for this space")
-  entries[stem.key] = _entry(constant)
-  entries[first_block.position_key] = _entry(0.0)
-  entries[head.key] = _entry(0.0)
-  entries[logits.key] = _entry(0.0)
+  entries[stem.key] = model_entry(constant)
+  entries[first_block.position_key] = model_entry(0.0)
+  entries[head.key] = model_entry(0.0)
+  entries[logits.key] = model_entry(0.0)
   return LatencyTable(metadata, entries)
 
-
-def _entry(ms: float) -> dict:
-  return {"mean": float(ms), "median": float(ms), "std": 0.0, "count": 0}
