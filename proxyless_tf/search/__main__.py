@@ -24,7 +24,9 @@ def main(argv):
   if len(argv) > 1:
     raise UserError(f"unexpected arguments {argv[1:]}; all options are --flags")
   apply_target_defaults(FLAGS.target)
-  if FLAGS.deterministic:  # before anything starts TensorFlow's runtime
+  from proxyless_tf.utils.strategy import split_host_cpu
+  split_host_cpu(FLAGS.cpu_devices)  # before anything starts TensorFlow's runtime
+  if FLAGS.deterministic:
     from proxyless_tf.utils.determinism import enable_determinism
     enable_determinism()
   config = search_config_from_flags()

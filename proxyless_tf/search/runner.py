@@ -31,6 +31,8 @@ from proxyless_tf.supernet.supernet import Supernet
 from proxyless_tf.utils.determinism import enable_determinism
 from proxyless_tf.utils.files import atomic_write_text
 from proxyless_tf.utils.progress import Progress
+from proxyless_tf.utils.strategy import (STRATEGIES, is_chief, make_strategy,
+                                         replica_local_bn_statistics, worker_index)
 
 
 class SearchDiverged(UserError):
@@ -75,6 +77,7 @@ class SearchConfig:
   seed: int = 0
   max_steps: int = 0  # stop (with a checkpoint) after this many total steps; 0: run to the end
   deterministic: bool = True  # tf op determinism: same flags and seed -> same run
+  strategy: str = "default"  # tf.distribute: default | mirrored | multi_worker | tpu
 
   def validate(self) -> None:
     if self.arch_algo not in ("grad", "rl"):
@@ -103,6 +106,8 @@ class SearchConfig:
         raise UserError(f"--{name} must be a finite number > 0, got {value}")
     if self.input_size is not None and not 1 <= self.input_size <= 4096:
       raise UserError(f"--input_size must be in [1, 4096], got {self.input_size}")
+    if self.strategy not in STRATEGIES:
+      raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
     if os.path.exists(self.out) and not os.path.isdir(self.out):
       raise UserError(f"--out {self.out} is a file; give a run directory")
 
@@ -126,12 +131,22 @@ def _arch_string(net) -> str:
 
 
 class SearchRun:
+  """One search. Under a tf.distribute `strategy` (an object, or config.strategy's name) the
+  supernet, its optimizers and alpha are mirrored; every worker runs this same loop on the same
+  global batches, and only the chief writes the run's files."""
 
-  def __init__(self, config: SearchConfig, cost_model=None, log=print, dataset=None):
+  def __init__(self, config: SearchConfig, cost_model=None, log=print, dataset=None,
+               strategy=None):
     config.validate()
     self.config = config
-    self.log = log
+    self.strategy = strategy or make_strategy(config.strategy)
+    self.chief = is_chief(self.strategy)
+    self.log = log if self.chief else (lambda *a, **k: None)
     self.cost_model = cost_model
+    replicas = self.strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+      raise UserError(f"--batch_size={config.batch_size} does not split over {replicas} replicas; "
+                      f"use a multiple of {replicas}")
     data = dataset or load_dataset(config.dataset, config.data_dir)
     space = get_space(config.space).with_width(config.width_mult)
     self.space = space.with_task(config.input_size or space.input_size, data.image_shape[-1],
@@ -149,8 +164,45 @@ class SearchRun:
     if config.deterministic:
       # same flags and seed -> the same losses and arch.json (cost: BENCHMARKS.md "Determinism")
       enable_determinism(log)
-    self.net = Supernet(self.space, weight_sharing=config.weight_sharing)
+    # outside the strategy's scope: one generator, used in cross-replica context, so every replica
+    # (and every worker: same seed) runs the same sampled paths
     self.generator = tf.random.Generator.from_seed(config.seed)
+    objective = self._objective(cost_model)
+    self.expected = objective.expected
+    with self.strategy.scope(), replica_local_bn_statistics():
+      self.net = Supernet(self.space, weight_sharing=config.weight_sharing)
+      self.steps = SearchSteps(self.net, self.generator, config.arch_mode, objective,
+                               config.momentum, config.weight_decay, config.label_smoothing,
+                               config.arch_lr, strategy=self.strategy)
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    self.arch_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="arch_updates")
+    # sums over the epoch in progress (loss, accuracy, steps, arch loss, arch steps): checkpointed,
+    # so an epoch interrupted by a kill reports the same means as if it had not been
+    self.epoch_sums = tf.Variable(tf.zeros(5, tf.float64), trainable=False, name="epoch_sums")
+    extra = {} if self.controller is None else {"latency_multiplier": self.controller.multiplier}
+    # Every supernet variable by its path, explicitly: tf.train.Checkpoint's object tracking does
+    # not reach layers that Keras keeps in lists (the mixed ops' candidates), which a resume then
+    # silently re-initialised.
+    weights = {v.path: v for v in self.net.weights}
+    if len(weights) != len(self.net.weights):
+      raise RuntimeError("supernet variables with the same path; checkpoints would mix them up")
+    self.checkpoint = tf.train.Checkpoint(net=self.net, weights=weights, rng=self.generator,
+                                          step=self.step,
+                                          arch_updates=self.arch_updates,
+                                          epoch_sums=self.epoch_sums,
+                                          **self.steps.checkpoint_items(), **extra)
+    # every worker saves (reading replica-local BN statistics is a collective); only the chief's
+    # copy stays, the others write to a scratch folder they delete (TensorFlow's own pattern)
+    folder = os.path.join(config.out, "checkpoints")
+    if not self.chief:
+      folder = os.path.join(config.out, f".worker{worker_index(self.strategy)}_scratch")
+    self.manager = tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=3 if self.chief else 1)
+    self.writer = (tf.summary.create_file_writer(os.path.join(config.out, "tensorboard"))
+                   if self.chief else tf.summary.create_noop_writer())
+
+  def _objective(self, cost_model) -> ArchObjective:
+    """How the arch step weighs latency: accuracy alone, a latency loss, or requested latency."""
+    config = self.config
     objective = ArchObjective(form="none")
     if config.target_latency and cost_model is None:
       raise UserError("--target_latency needs a cost model: pass --target=cpu|mobile|gpu|flops")
@@ -183,30 +235,7 @@ class SearchRun:
       objective = ArchObjective(expected, config.ref_latency, config.latency_loss,
                                 config.loss_alpha, config.loss_beta,
                                 config.loss_lambda)
-    self.expected = objective.expected
-    self.steps = SearchSteps(self.net, self.generator, config.arch_mode, objective,
-                             config.momentum, config.weight_decay, config.label_smoothing,
-                             config.arch_lr)
-    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    self.arch_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="arch_updates")
-    # sums over the epoch in progress (loss, accuracy, steps, arch loss, arch steps): checkpointed,
-    # so an epoch interrupted by a kill reports the same means as if it had not been
-    self.epoch_sums = tf.Variable(tf.zeros(5, tf.float64), trainable=False, name="epoch_sums")
-    extra = {} if self.controller is None else {"latency_multiplier": self.controller.multiplier}
-    # Every supernet variable by its path, explicitly: tf.train.Checkpoint's object tracking does
-    # not reach layers that Keras keeps in lists (the mixed ops' candidates), which a resume then
-    # silently re-initialised.
-    weights = {v.path: v for v in self.net.weights}
-    if len(weights) != len(self.net.weights):
-      raise RuntimeError("supernet variables with the same path; checkpoints would mix them up")
-    self.checkpoint = tf.train.Checkpoint(net=self.net, weights=weights, rng=self.generator,
-                                          step=self.step,
-                                          arch_updates=self.arch_updates,
-                                          epoch_sums=self.epoch_sums,
-                                          **self.steps.checkpoint_items(), **extra)
-    self.manager = tf.train.CheckpointManager(self.checkpoint, os.path.join(config.out, "checkpoints"),
-                                              max_to_keep=3)
-    self.writer = tf.summary.create_file_writer(os.path.join(config.out, "tensorboard"))
+    return objective
 
   # -- checkpoints ---------------------------------------------------------------------------------
 
@@ -238,7 +267,7 @@ class SearchRun:
                     f"(tried {len(candidates)}); move that run away to start a new one there")
 
   def restore_or_start(self, resume: bool) -> None:
-    latest = self.manager.latest_checkpoint
+    latest = tf.train.latest_checkpoint(os.path.join(self.config.out, "checkpoints"))
     on_disk = self._checkpoints_on_disk()
     saved = dataclasses.asdict(self.config)
     if (latest or on_disk) and not resume:
@@ -266,15 +295,19 @@ class SearchRun:
     else:
       if resume:
         self.log(f"--resume: no checkpoint in {self.config.out}; starting a new search")
-      os.makedirs(self.config.out, exist_ok=True)
-      atomic_write_text(self._config_path(), json.dumps(saved, indent=2) + "\n")
+      if self.chief:
+        os.makedirs(self.config.out, exist_ok=True)
+        atomic_write_text(self._config_path(), json.dumps(saved, indent=2) + "\n")
 
   def save(self) -> str:
     """Saves only finite weights, so the latest checkpoint is always a good one to resume."""
     for v in self.net.trainable_variables:
       if not bool(tf.reduce_all(tf.math.is_finite(v))):
         self._check_finite(float("nan"), f"weight {v.path}")
-    return self.manager.save(checkpoint_number=int(self.step.numpy()))
+    path = self.manager.save(checkpoint_number=int(self.step.numpy()))
+    if not self.chief:
+      tf.io.gfile.rmtree(self.manager.directory)
+    return path
 
   # -- the loop ------------------------------------------------------------------------------------
 
@@ -325,7 +358,8 @@ class SearchRun:
                                 seed=c.seed + 10_000, start=int(self.arch_updates.numpy()),
                                 training=False)
     history = []
-    progress = Progress(end, "search", start=start)
+    progress = Progress(end, "search", start=start,
+                        stream=None if self.chief else open(os.devnull, "w"))
     interval = self._arch_interval()
     arch_start = self.warmup_steps + c.arch_skip_epochs * self.steps_per_epoch
     t_start = time.monotonic()
@@ -367,6 +401,8 @@ class SearchRun:
   def _write_history(self, history: list) -> list:
     """history.json = the epochs logged before this process (a resumed run) + this process's."""
     path = os.path.join(self.config.out, "history.json")
+    if not self.chief:
+      return history
     earlier = []
     if history and os.path.exists(path):
       try:
@@ -435,13 +471,14 @@ class SearchRun:
     from proxyless_tf.search.draw import draw_arch
     arch = self._derive()
     arch_path = os.path.join(self.config.out, "arch.json")
-    save_arch(arch, arch_path)
     png_path = os.path.join(self.config.out, "arch.png")
     predicted = None
     if self.cost_model is not None:
       predicted = self.cost_model.predict(arch)
-    draw_arch(arch, png_path, title=f"{arch.name}" + (
-        "" if predicted is None else f" - predicted {predicted:.2f} {self.cost_model.unit}"))
+    if self.chief:
+      save_arch(arch, arch_path)
+      draw_arch(arch, png_path, title=f"{arch.name}" + (
+          "" if predicted is None else f" - predicted {predicted:.2f} {self.cost_model.unit}"))
     self.log(format_table(arch))
     if predicted is not None:
       self.log(f"predicted latency ({self.cost_model.name}): {predicted:.3f} {self.cost_model.unit}")

@@ -2,6 +2,17 @@
 
 Each step is a `tf.function` traced once: sampled paths live in non-trainable int variables, so a
 new sample changes values, not the graph (`trace_counts` lets tests check that).
+
+Every step runs through a tf.distribute strategy (the default one: a single device). Paths are
+sampled once per step in cross-replica context, from one generator, and assigned to the mirrored
+`active` / `pair` variables: every replica (and, under MultiWorkerMirroredStrategy, every worker:
+same seed, same draws) runs the SAME architecture, so the all-reduced gradients belong to it. Each
+replica gets its slice of the global batch; its loss is divided by the replica count, gradients
+are summed across replicas, and every replica applies the same update to its copy (weights through
+the path-masked SGD on its local variables, alpha through Keras' Adam, which all-reduces itself).
+The `two`-mode rescale runs once, in cross-replica context. BN normalizes with each replica's
+own batch statistics (see `utils.strategy.replica_local_bn_statistics` for why), so a replicated
+step equals a single-device step whose BN sees the global batch slice by slice.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from proxyless_tf.errors import UserError
 from proxyless_tf.search.objective import hardware_loss, rl_reward
 from proxyless_tf.search.optim import PathMaskedSGD
 from proxyless_tf.search.sampling import sample_paths
@@ -61,8 +73,11 @@ class SearchSteps:
   def __init__(self, net, generator: tf.random.Generator, arch_mode: str = "full_v2",
                objective: ArchObjective | None = None, momentum: float = 0.9,
                weight_decay: float = 4e-5, label_smoothing: float = 0.1, arch_lr: float = 1e-3,
-               rl_baseline_decay: float = 0.99):
+               rl_baseline_decay: float = 0.99, strategy=None):
+    """Build it under `strategy.scope()` (the optimizer's variables are mirrored then)."""
     keep_gradient_zeros_unfolded()
+    self.strategy = strategy or tf.distribute.get_strategy()
+    self.replicas = self.strategy.num_replicas_in_sync
     self.net = net
     self.generator = generator
     self.arch_mode = arch_mode
@@ -83,10 +98,15 @@ class SearchSteps:
     # One program for warm-up and search (`uniform` is a tensor): a traced supernet step holds
     # every candidate of every op and costs hundreds of MB of resident memory on a CPU.
     self._weight_step = tf.function(self._weight_step_fn, autograph=False)
-    self.arch_step = tf.function(self._arch_step_fn, autograph=False)
-    self.evaluate_batch = tf.function(self._evaluate_fn, autograph=False)
+    self._arch_step = tf.function(self._arch_step_fn, autograph=False)
+    self._evaluate = tf.function(self._evaluate_fn, autograph=False)
     self._rl_sample = tf.function(self._rl_sample_fn, autograph=False)
     self._rl_apply = tf.function(self._rl_apply_fn, autograph=False)
+
+  def set_arch_mode(self, arch_mode: str) -> None:
+    """Switches the gate-gradient mode (the arch step is traced anew)."""
+    self.arch_mode = arch_mode
+    self._arch_step = tf.function(self._arch_step_fn, autograph=False)
 
   def checkpoint_items(self) -> dict:
     # the Keras optimizer's variables explicitly (tf.train.Checkpoint does not track them), keyed
@@ -118,25 +138,68 @@ class SearchSteps:
 
   def weight_step(self, x, y, learning_rate, uniform: bool = False):
     """Samples one path per mixed op (uniformly in warm-up) and trains only those weights."""
+    x, y = self.distribute(x, y)
     return self._weight_step(x, y, tf.constant(learning_rate, tf.float32),
                              tf.constant(bool(uniform)))
 
   def _weight_step_fn(self, x, y, learning_rate, uniform):
     self.trace_counts["weight_step"] += 1
     sample_paths(self.generator, self.net.mixed_ops, "single", uniform=uniform)
+    loss, acc = self.strategy.run(self._weight_replica, args=(x, y, learning_rate))
+    return self._sum(loss), self._sum(acc)
+
+  def _weight_replica(self, x, y, learning_rate):
     with tf.GradientTape() as tape:
       logits = self.net(x, training=True, mode="single")
-      loss = cross_entropy(y, logits, self.label_smoothing)
-    grads = tape.gradient(loss, self.weight_vars)
+      loss = cross_entropy(y, logits, self.label_smoothing) / self.replicas
+    grads = self._all_reduce(tape.gradient(loss, self.weight_vars))
     self.weight_opt.apply(grads, self.weight_vars, learning_rate)
-    return loss, accuracy(y, logits)
+    return loss, accuracy(y, logits) / self.replicas
+
+  # -- replicas ------------------------------------------------------------------------------------
+
+  def distribute(self, *tensors, even: bool = True):
+    """The global batch -> one slice per replica (as is on a single device). Training steps need
+    equal slices (each replica's mean loss weighs 1/replicas); evaluation takes any size."""
+    if self.replicas == 1:
+      return tensors
+    size, n = int(tensors[0].shape[0]), self.replicas
+    if even and size % n:
+      raise UserError(f"batch of {size} does not split over {n} replicas; use a batch size "
+                      f"that is a multiple of {n}")
+
+    def local(ctx):
+      i = ctx.replica_id_in_sync_group
+      return tuple(tf.convert_to_tensor(t)[i * size // n:(i + 1) * size // n] for t in tensors)
+    return self.strategy.experimental_distribute_values_from_function(local)
+
+  def _all_reduce(self, grads):
+    if self.replicas == 1:
+      return grads
+    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, grads)
+
+  def _sum(self, value):
+    return self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
 
   # -- gradient arch step --------------------------------------------------------------------------
+
+  def arch_step(self, x, y):
+    """One update of alpha on a held-out batch: (loss, cross-entropy, accuracy, E[latency])."""
+    return self._arch_step(*self.distribute(x, y))
 
   def _arch_step_fn(self, x, y):
     """One update of alpha on a held-out batch: no label smoothing, BN in training mode."""
     self.trace_counts["arch_step"] += 1
     sample_paths(self.generator, self.net.mixed_ops, self.arch_mode)
+    old = [tf.identity(tf.convert_to_tensor(v)) for v in self.arch_vars]
+    results = self.strategy.run(self._arch_replica, args=(x, y))
+    if self.arch_mode == "two":  # once per step, on the reduced update
+      for op, old_alpha in zip(self.net.mixed_ops, old):
+        op.rescale_pair(old_alpha)
+    return tuple(self._sum(r) for r in results)
+
+  def _arch_replica(self, x, y):
+    n = self.replicas
     with tf.GradientTape(watch_accessed_variables=False) as tape:
       tape.watch([v.value for v in self.arch_vars])
       logits = self.net(x, training=True, mode=self.arch_mode)
@@ -144,15 +207,13 @@ class SearchSteps:
       latency = self._arch_step_latency()
       o = self.objective
       loss = hardware_loss(ce, latency, o.ref, o.form, o.alpha, o.beta, self._latency_weight())
-    grads = tape.gradient(loss, self.arch_vars)
+      local = loss / n  # Adam sums the replicas' gradients
+    grads = tape.gradient(local, self.arch_vars)
     grads = [tf.where(tf.equal(tf.convert_to_tensor(op.active), op.zero_index),
                       tf.zeros_like(g), g) for op, g in zip(self.net.mixed_ops, grads)]
-    old = [tf.identity(v) for v in self.arch_vars]
     self.arch_opt.apply_gradients(zip(grads, self.arch_vars))
-    if self.arch_mode == "two":
-      for op, old_alpha in zip(self.net.mixed_ops, old):
-        op.rescale_pair(old_alpha)
-    return loss, ce, accuracy(y, logits), tf.constant(0.0) if latency is None else latency
+    latency = tf.constant(0.0) if latency is None else latency
+    return loss / n, ce / n, accuracy(y, logits) / n, latency / n
 
   def arch_gradients(self, x, y):
     """The alpha gradient of one arch step on the current sample (for tests and cross-checks)."""
@@ -168,17 +229,23 @@ class SearchSteps:
     sample_paths(self.generator, self.net.mixed_ops, "single")
     # Batch statistics, as in the held-out evaluation: a rarely sampled path's moving statistics
     # are stale, and the reward would rank staleness instead of the architecture.
-    logits = self.net(x, training=True, mode="single")
-    return tf.stack([tf.convert_to_tensor(op.active) for op in self.net.mixed_ops]), accuracy(y, logits)
+    acc = self.strategy.run(
+        lambda x, y: accuracy(y, self.net(x, training=True, mode="single")) / self.replicas,
+        args=(x, y))
+    return tf.stack([tf.convert_to_tensor(op.active) for op in self.net.mixed_ops]), self._sum(acc)
 
   def _rl_apply_fn(self, choices, advantages):
-    """alpha gradient = mean_j (R_j - b) * grad(-sum_ops log p(choice_j))."""
     self.trace_counts["rl_apply"] += 1
+    return self._sum(self.strategy.run(self._rl_apply_replica, args=(choices, advantages)))
+
+  def _rl_apply_replica(self, choices, advantages):
+    """alpha gradient = mean_j (R_j - b) * grad(-sum_ops log p(choice_j)); every replica holds
+    the same samples, so each contributes 1/replicas of it to Adam's sum."""
     with tf.GradientTape(watch_accessed_variables=False) as tape:
       tape.watch([v.value for v in self.arch_vars])
       log_probs = tf.add_n([tf.gather(tf.nn.log_softmax(alpha), choices[:, m])
                             for m, alpha in enumerate(self.arch_vars)])
-      loss = -tf.reduce_mean(advantages * log_probs)
+      loss = -tf.reduce_mean(advantages * log_probs) / self.replicas
     grads = tape.gradient(loss, self.arch_vars)
     self.arch_opt.apply_gradients(zip(grads, self.arch_vars))
     return loss
@@ -186,6 +253,7 @@ class SearchSteps:
   def rl_update(self, x, y, num_samples: int = 10):
     """Samples `num_samples` whole architectures, rewards each on one held-out batch, steps alpha."""
     choices, rewards, accuracies = [], [], []
+    x, y = self.distribute(x, y)
     for _ in range(num_samples):
       chosen, acc = self._rl_sample(x, y)
       chosen = chosen.numpy()
@@ -207,7 +275,17 @@ class SearchSteps:
 
   # -- evaluation ----------------------------------------------------------------------------------
 
+  def evaluate_batch(self, x, y, training=False):
+    """(loss, accuracy) of the active path on one batch (of any size)."""
+    size = float(len(y))
+    loss_sum, correct = self._evaluate(*self.distribute(x, y, even=False), training=training)
+    return loss_sum / size, correct / size
+
   def _evaluate_fn(self, x, y, training=False):
     self.trace_counts["evaluate"] += 1
-    logits = self.net(x, training=training, mode="single")
-    return cross_entropy(y, logits), accuracy(y, logits)
+
+    def replica(x, y):
+      logits = self.net(x, training=training, mode="single")
+      count = tf.cast(tf.shape(y)[0], tf.float32)
+      return cross_entropy(y, logits) * count, accuracy(y, logits) * count
+    return tuple(self._sum(r) for r in self.strategy.run(replica, args=(x, y)))

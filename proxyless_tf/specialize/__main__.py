@@ -38,7 +38,9 @@ def main(argv):
     raise UserError(f"unexpected arguments {argv[1:]}; all options are --flags")
   from proxyless_tf.specialize import SpecializeConfig, specialize
   apply_target_defaults(FLAGS.target)
-  if FLAGS.deterministic:  # before anything starts TensorFlow's runtime
+  from proxyless_tf.utils.strategy import split_host_cpu
+  split_host_cpu(FLAGS.cpu_devices)  # before anything starts TensorFlow's runtime
+  if FLAGS.deterministic:
     from proxyless_tf.utils.determinism import enable_determinism
     enable_determinism()
   out = FLAGS.out

@@ -95,11 +95,24 @@ def define_search_flags(default_out: str = "runs/search") -> None:
                     "same as an uninterrupted one).")
   flags.DEFINE_integer("max_steps", 0, "Stop after this many total steps (checkpointed; 0: all).",
                        lower_bound=0)
+  define_strategy_flags()
 
 
   for name in ("ref_latency", "lr", "warmup_lr", "arch_lr"):
     flags.register_validator(name, lambda v: v is None or v > 0,
                              message=f"--{name} must be > 0")
+
+
+def define_strategy_flags() -> None:
+  """--strategy / --cpu_devices, shared by search and train."""
+  from proxyless_tf.utils.strategy import STRATEGIES
+  flags.DEFINE_enum("strategy", "default", list(STRATEGIES),
+                    "tf.distribute strategy: default (one device), mirrored (every local GPU, or "
+                    "every --cpu_devices device), multi_worker (the cluster in TF_CONFIG), tpu. "
+                    "--batch_size is the global batch, split over the replicas.")
+  flags.DEFINE_integer("cpu_devices", 1, "Split the host CPU into this many logical devices "
+                       "(with --strategy=mirrored on a machine without GPUs; they share the same "
+                       "cores: for trying, not for speed).", lower_bound=1, upper_bound=64)
 
 
 def read_flag_file(path: str) -> list[tuple[str, str]]:
