@@ -1,8 +1,8 @@
 """Where images come from: Fashion-MNIST IDX files, prepared tensorflow-datasets, image folders, TFRecords.
 
-Every source returns uint8 NHWC images and int labels in memory: the data sizes this tool runs on
-a CPU (Fashion-MNIST, CIFAR, small folders) fit easily, and in-memory arrays make the held-out
-split exact and the runs reproducible. Nothing here touches the network: missing data is one line
+The loaders here return uint8 NHWC images and int labels in memory: small sets (Fashion-MNIST,
+CIFAR, small folders) fit easily, and in-memory arrays make the held-out split exact per class.
+Sets that do not fit are streamed instead (`data/streaming.py`; `--stream`). Nothing here touches the network: missing data is one line
 that says how to get it.
 """
 
@@ -86,8 +86,8 @@ def load_fashion_mnist_local(data_dir: str | None = None) -> Dataset:
   return Dataset("fashion_mnist_local", splits["train"], splits["test"], num_classes=10)
 
 
-def load_tfds(name: str, data_dir: str | None = None) -> Dataset:
-  """A dataset already prepared by tensorflow-datasets under `data_dir` (no download attempted)."""
+def tfds_builder(name: str, data_dir: str | None = None):
+  """The builder of a dataset already prepared under `data_dir` (no download is ever attempted)."""
   try:
     import tensorflow_datasets as tfds
   except ImportError as e:
@@ -101,6 +101,13 @@ def load_tfds(name: str, data_dir: str | None = None) -> Dataset:
     raise UserError(f"tensorflow-datasets '{name}' is not prepared under {builder.data_dir}: this "
                     f"tool never downloads; run `tfds build {name} --data_dir=DIR` where there is "
                     "network and pass --data_dir=DIR, or use --dataset=fashion_mnist_local")
+  return builder
+
+
+def load_tfds(name: str, data_dir: str | None = None) -> Dataset:
+  """A dataset already prepared by tensorflow-datasets under `data_dir`, read into memory."""
+  import tensorflow_datasets as tfds
+  builder = tfds_builder(name, data_dir)
   splits = {}
   for split in ("train", "test"):
     if split not in builder.info.splits:

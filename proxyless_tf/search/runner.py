@@ -19,8 +19,8 @@ import tensorflow as tf
 
 from proxyless_tf.arch.io import save_arch
 from proxyless_tf.arch.stats import format_table
-from proxyless_tf.data import held_out_split, load_dataset
-from proxyless_tf.data.pipeline import batch_stream, normalize
+from proxyless_tf.data.search_data import STREAM_CHOICES, open_search_data
+from proxyless_tf.data.streaming import AUGMENTS
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import ExpectedCost
 from proxyless_tf.search.steps import ArchObjective, SearchSteps
@@ -78,6 +78,9 @@ class SearchConfig:
   max_steps: int = 0  # stop (with a checkpoint) after this many total steps; 0: run to the end
   deterministic: bool = True  # tf op determinism: same flags and seed -> same run
   strategy: str = "default"  # tf.distribute: default | mirrored | multi_worker | tpu
+  stream: str = "auto"  # read the dataset into memory (no), stream it (yes), or by its size (auto)
+  valid_fraction: float = 0.04  # streamed data: held-out share, by a stable hash of each key
+  augment: str = "auto"  # streamed data: imagenet | pad_crop | none (auto: by input size)
 
   def validate(self) -> None:
     if self.arch_algo not in ("grad", "rl"):
@@ -106,6 +109,12 @@ class SearchConfig:
         raise UserError(f"--{name} must be a finite number > 0, got {value}")
     if self.input_size is not None and not 1 <= self.input_size <= 4096:
       raise UserError(f"--input_size must be in [1, 4096], got {self.input_size}")
+    if self.stream not in STREAM_CHOICES:
+      raise UserError(f"--stream must be one of {', '.join(STREAM_CHOICES)}, got {self.stream!r}")
+    if self.augment not in AUGMENTS:
+      raise UserError(f"--augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
+    if not 0 < self.valid_fraction < 0.5:
+      raise UserError(f"--valid_fraction must be in (0, 0.5), got {self.valid_fraction}")
     if self.strategy not in STRATEGIES:
       raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
     if os.path.exists(self.out) and not os.path.isdir(self.out):
@@ -147,16 +156,18 @@ class SearchRun:
     if config.batch_size % replicas:
       raise UserError(f"--batch_size={config.batch_size} does not split over {replicas} replicas; "
                       f"use a multiple of {replicas}")
-    data = dataset or load_dataset(config.dataset, config.data_dir)
+    self.data = data = open_search_data(
+        config.dataset, config.data_dir, stream=config.stream,
+        valid_per_class=config.valid_per_class, valid_fraction=config.valid_fraction,
+        max_train_examples=config.max_train_examples, augment=config.augment, seed=config.seed,
+        dataset=dataset, log=self.log)
     space = get_space(config.space).with_width(config.width_mult)
-    self.space = space.with_task(config.input_size or space.input_size, data.image_shape[-1],
+    self.space = space.with_task(config.input_size or space.input_size, data.channels,
                                  data.num_classes)
-    train, self.valid = held_out_split(data.train, config.valid_per_class, seed=config.seed)
-    if config.max_train_examples:
-      train = train.take(np.random.default_rng(config.seed).permutation(len(train))
-                         [:config.max_train_examples])
-    self.train = train
-    self.steps_per_epoch = config.steps_per_epoch or len(train) // config.batch_size
+    self.steps_per_epoch = config.steps_per_epoch or data.train_count() // config.batch_size
+    if self.steps_per_epoch < 1:
+      raise UserError(f"{data.train_count()} training images are fewer than one batch of "
+                      f"{config.batch_size}; lower --batch_size")
     self.warmup_steps = config.warmup_epochs * self.steps_per_epoch
     self.total_steps = self.warmup_steps + config.epochs * self.steps_per_epoch
 
@@ -324,10 +335,8 @@ class SearchRun:
     derived net is retrained from scratch anyway, so this is a ranking signal, not a final score.
     """
     self.net.set_active(self.net.argmax_choices())
-    x_all = normalize(self.valid.images, self.space.input_size, self.space.input_channels)
     losses, accs, sizes = [], [], []
-    for start in range(0, len(self.valid), 256):
-      x, y = x_all[start:start + 256], self.valid.labels[start:start + 256]
+    for x, y in self.data.eval_batches(self.space.input_size, self.space.input_channels):
       loss, acc = self.steps.evaluate_batch(x, tf.constant(y), training=True)
       losses.append(float(loss))
       accs.append(float(acc))
@@ -347,16 +356,16 @@ class SearchRun:
     start = int(self.step.numpy())
     end = min(self.total_steps, c.max_steps) if c.max_steps else self.total_steps
     self.log(f"search: space {self.space.name} ({len(self.net.mixed_ops)} mixed ops), "
-             f"{len(self.train)} train / {len(self.valid)} held-out images, "
+             f"{self.data.train_count()} train / {self.data.valid_count()} held-out images"
+             f"{' (streamed, counts approximate)' if self.data.streamed else ''}, "
              f"{self.steps_per_epoch} steps/epoch, {c.warmup_epochs} warm-up + {c.epochs} search "
              f"epochs, arch {c.arch_algo}" + (f"/{c.arch_mode}" if c.arch_algo == "grad" else ""))
-    train_stream = batch_stream(self.train, c.batch_size, self.space.input_size,
-                                self.space.input_channels, seed=c.seed, start=start,
-                                per_epoch=self.steps_per_epoch)
-    valid_stream = batch_stream(self.valid, min(c.batch_size, len(self.valid)),
-                                self.space.input_size, self.space.input_channels,
-                                seed=c.seed + 10_000, start=int(self.arch_updates.numpy()),
-                                training=False)
+    train_stream = self.data.train_batches(c.batch_size, self.space.input_size,
+                                           self.space.input_channels, seed=c.seed, start=start,
+                                           per_epoch=self.steps_per_epoch)
+    valid_stream = self.data.valid_batches(c.batch_size, self.space.input_size,
+                                           self.space.input_channels, seed=c.seed + 10_000,
+                                           start=int(self.arch_updates.numpy()))
     history = []
     progress = Progress(end, "search", start=start,
                         stream=None if self.chief else open(os.devnull, "w"))

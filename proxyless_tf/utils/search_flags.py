@@ -96,11 +96,26 @@ def define_search_flags(default_out: str = "runs/search") -> None:
   flags.DEFINE_integer("max_steps", 0, "Stop after this many total steps (checkpointed; 0: all).",
                        lower_bound=0)
   define_strategy_flags()
+  define_stream_flags()
 
 
   for name in ("ref_latency", "lr", "warmup_lr", "arch_lr"):
     flags.register_validator(name, lambda v: v is None or v > 0,
                              message=f"--{name} must be > 0")
+
+
+def define_stream_flags() -> None:
+  from proxyless_tf.data.search_data import STREAM_CHOICES
+  from proxyless_tf.data.streaming import AUGMENTS
+  flags.DEFINE_enum("stream", _D.stream, list(STREAM_CHOICES), "Read the dataset into memory "
+                    "(no), stream it from its files with tf.data (yes), or by its decoded size "
+                    "(auto: streams above 2 GiB).")
+  flags.DEFINE_float("valid_fraction", _D.valid_fraction, "Streamed data: share of the training "
+                     "split held out for arch steps (by a stable hash of each example's key).",
+                     lower_bound=0.0, upper_bound=0.5)
+  flags.DEFINE_enum("augment", _D.augment, list(AUGMENTS), "Streamed data: training "
+                    "augmentation (imagenet: random-resized-crop + flip, eval resize + center "
+                    "crop; pad_crop: pad + crop + flip; auto: imagenet from 64 px up).")
 
 
 def define_strategy_flags() -> None:
