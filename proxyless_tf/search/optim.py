@@ -55,10 +55,19 @@ class PathMaskedSGD(tf.Module):
         self._update(variables[i], self.slots[i], grads[i], lr)
     return tf.constant(0)
 
-  def apply(self, grads, variables, learning_rate) -> None:
+  def apply(self, grads, variables, learning_rate, apply_if=None) -> None:
+    """`apply_if` (a bool tensor): skip the whole update when false (a non-finite float16 step)."""
     lr = tf.cast(learning_rate, tf.float32)
-    self._update_all(self.shared, grads, variables, lr)
-    for active, candidates in self.groups:
-      tf.switch_case(tf.convert_to_tensor(active), [
-          lambda c=c: self._update_all(c, grads, variables, lr) for c in candidates])
+
+    def update():
+      self._update_all(self.shared, grads, variables, lr)
+      for active, candidates in self.groups:
+        tf.switch_case(tf.convert_to_tensor(active), [
+            lambda c=c: self._update_all(c, grads, variables, lr) for c in candidates])
+      return tf.constant(0)
+
+    if apply_if is None:
+      update()
+    else:
+      tf.cond(apply_if, update, lambda: tf.constant(0))
     self.iterations.assign_add(1)

@@ -30,6 +30,7 @@ from proxyless_tf.supernet.mixed_op import ARCH_MODES, WEIGHT_SHARING
 from proxyless_tf.supernet.supernet import Supernet
 from proxyless_tf.utils.determinism import enable_determinism
 from proxyless_tf.utils.files import atomic_write_text
+from proxyless_tf.utils.precision import check_policy, dtype_policy
 from proxyless_tf.utils.progress import Progress
 from proxyless_tf.utils.strategy import (STRATEGIES, is_chief, make_strategy,
                                          replica_local_bn_statistics, worker_index)
@@ -81,6 +82,7 @@ class SearchConfig:
   stream: str = "auto"  # read the dataset into memory (no), stream it (yes), or by its size (auto)
   valid_fraction: float = 0.04  # streamed data: held-out share, by a stable hash of each key
   augment: str = "auto"  # streamed data: imagenet | pad_crop | none (auto: by input size)
+  dtype_policy: str = "float32"  # or mixed_float16 (with loss scaling) / mixed_bfloat16
 
   def validate(self) -> None:
     if self.arch_algo not in ("grad", "rl"):
@@ -115,6 +117,7 @@ class SearchConfig:
       raise UserError(f"--augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
     if not 0 < self.valid_fraction < 0.5:
       raise UserError(f"--valid_fraction must be in (0, 0.5), got {self.valid_fraction}")
+    check_policy(self.dtype_policy)
     if self.strategy not in STRATEGIES:
       raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
     if os.path.exists(self.out) and not os.path.isdir(self.out):
@@ -181,10 +184,12 @@ class SearchRun:
     objective = self._objective(cost_model)
     self.expected = objective.expected
     with self.strategy.scope(), replica_local_bn_statistics():
-      self.net = Supernet(self.space, weight_sharing=config.weight_sharing)
+      with dtype_policy(config.dtype_policy):
+        self.net = Supernet(self.space, weight_sharing=config.weight_sharing)
       self.steps = SearchSteps(self.net, self.generator, config.arch_mode, objective,
                                config.momentum, config.weight_decay, config.label_smoothing,
-                               config.arch_lr, strategy=self.strategy)
+                               config.arch_lr, strategy=self.strategy,
+                               loss_scale=config.dtype_policy == "mixed_float16")
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     self.arch_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="arch_updates")
     # sums over the epoch in progress (loss, accuracy, steps, arch loss, arch steps): checkpointed,
@@ -295,7 +300,7 @@ class SearchRun:
                         "start anew") from None
       changed = [k for k in ("space", "width_mult", "dataset", "batch_size", "valid_per_class",
                              "seed", "input_size", "arch_algo", "arch_mode", "target_latency",
-                             "weight_sharing")
+                             "weight_sharing", "dtype_policy")
                  if before.get(k, SearchConfig.__dataclass_fields__[k].default) != saved[k]]
       if changed:
         raise UserError(f"--resume with different {', '.join(changed)} than the saved run "

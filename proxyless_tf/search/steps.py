@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from proxyless_tf.errors import UserError
+from proxyless_tf.search.loss_scale import DynamicLossScale
 from proxyless_tf.search.objective import hardware_loss, rl_reward
 from proxyless_tf.search.optim import PathMaskedSGD
 from proxyless_tf.search.sampling import sample_paths
@@ -73,8 +74,9 @@ class SearchSteps:
   def __init__(self, net, generator: tf.random.Generator, arch_mode: str = "full_v2",
                objective: ArchObjective | None = None, momentum: float = 0.9,
                weight_decay: float = 4e-5, label_smoothing: float = 0.1, arch_lr: float = 1e-3,
-               rl_baseline_decay: float = 0.99, strategy=None):
-    """Build it under `strategy.scope()` (the optimizer's variables are mirrored then)."""
+               rl_baseline_decay: float = 0.99, strategy=None, loss_scale: bool = False):
+    """Build it under `strategy.scope()` (the optimizer's variables are mirrored then).
+    `loss_scale`: dynamic loss scaling, for a supernet built under `mixed_float16`."""
     keep_gradient_zeros_unfolded()
     self.strategy = strategy or tf.distribute.get_strategy()
     self.replicas = self.strategy.num_replicas_in_sync
@@ -92,6 +94,7 @@ class SearchSteps:
     self.weight_opt = PathMaskedSGD(self.weight_vars, groups, momentum, weight_decay)
     self.arch_opt = keras.optimizers.Adam(arch_lr, beta_1=0.0, beta_2=0.999, epsilon=1e-8)
     self.arch_opt.build(self.arch_vars)
+    self.loss_scale = DynamicLossScale() if loss_scale else None
     self.rl_baseline = tf.Variable(0.0, trainable=False, name="rl_baseline")
     self.rl_baseline_set = tf.Variable(False, trainable=False, name="rl_baseline_set")
     self.rl_baseline_decay = rl_baseline_decay
@@ -113,7 +116,8 @@ class SearchSteps:
     # by position: their names get a suffix when a process makes a second optimizer
     return {"weight_optimizer": self.weight_opt, "arch_optimizer": self.arch_opt,
             "arch_optimizer_variables": {str(i): v for i, v in enumerate(self.arch_opt.variables)},
-            "rl_baseline": self.rl_baseline, "rl_baseline_set": self.rl_baseline_set}
+            "rl_baseline": self.rl_baseline, "rl_baseline_set": self.rl_baseline_set,
+            **({} if self.loss_scale is None else {"loss_scale": self.loss_scale})}
 
   def expected_latency(self):
     if self.objective.expected is None:
@@ -152,8 +156,14 @@ class SearchSteps:
     with tf.GradientTape() as tape:
       logits = self.net(x, training=True, mode="single")
       loss = cross_entropy(y, logits, self.label_smoothing) / self.replicas
-    grads = self._all_reduce(tape.gradient(loss, self.weight_vars))
-    self.weight_opt.apply(grads, self.weight_vars, learning_rate)
+      scaled = loss if self.loss_scale is None else self.loss_scale.scaled(loss)
+    grads = self._all_reduce(tape.gradient(scaled, self.weight_vars))
+    if self.loss_scale is None:
+      self.weight_opt.apply(grads, self.weight_vars, learning_rate)
+    else:
+      grads, finite = self.loss_scale.unscale(grads)
+      self.weight_opt.apply(grads, self.weight_vars, learning_rate, apply_if=finite)
+      self.loss_scale.update(finite)
     return loss, accuracy(y, logits) / self.replicas
 
   # -- replicas ------------------------------------------------------------------------------------
@@ -208,7 +218,15 @@ class SearchSteps:
       o = self.objective
       loss = hardware_loss(ce, latency, o.ref, o.form, o.alpha, o.beta, self._latency_weight())
       local = loss / n  # Adam sums the replicas' gradients
+      if self.loss_scale is not None:
+        local = self.loss_scale.scaled(local)
     grads = tape.gradient(local, self.arch_vars)
+    if self.loss_scale is not None:
+      # all-reduced first, so every replica takes the same decision; a non-finite step gives
+      # Adam zero gradients (beta_1 = 0: alpha does not move)
+      grads, finite = self.loss_scale.unscale(self._all_reduce(grads))
+      grads = [tf.where(finite, g, tf.zeros_like(g)) / n for g in grads]
+      self.loss_scale.update(finite)
     grads = [tf.where(tf.equal(tf.convert_to_tensor(op.active), op.zero_index),
                       tf.zeros_like(g), g) for op, g in zip(self.net.mixed_ops, grads)]
     self.arch_opt.apply_gradients(zip(grads, self.arch_vars))

@@ -160,7 +160,8 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
     start = time.monotonic()
     _, history = train(config, train_data, os.path.join(spec.out, f"train_{name}"),
                        spec.retrain_epochs, spec.batch_size, spec.lr, 0.9, spec.weight_decay,
-                       spec.label_smoothing, seed=spec.seed, verbose=0)
+                       spec.label_smoothing, strategy=search_config.strategy, seed=spec.seed,
+                       verbose=0)
     accuracy = float(history["val_accuracy"][-1])
     log(f"{name}: test accuracy {accuracy:.4f}" + _chance_warning(accuracy, config.num_classes))
     retrained[name] = {"test_accuracy": accuracy, "seconds": time.monotonic() - start,

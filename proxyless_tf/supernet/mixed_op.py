@@ -42,6 +42,11 @@ def gate_grad_to_alpha(dg: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
   return weighted - probs * tf.reduce_sum(weighted)
 
 
+def _dot(out, dy):
+  """dL/dg of a gate: sum(out * dy), in float32 whatever the activations' dtype (mixed precision)."""
+  return tf.reduce_sum(tf.cast(out, tf.float32) * tf.cast(dy, tf.float32))
+
+
 @keras.saving.register_keras_serializable(package="proxyless_tf")
 class MixedOp(keras.layers.Layer):
 
@@ -87,9 +92,10 @@ class MixedOp(keras.layers.Layer):
       for op in self.ops:
         if op is not None:
           op.build(input_shape)
+    # autocast=False: under a mixed-precision policy the logits and gate gradients stay float32
     self.alpha = self.add_weight(
-        name="alpha", shape=(self.num_candidates,), trainable=True,
-        initializer=keras.initializers.RandomNormal(stddev=1e-3))
+        name="alpha", shape=(self.num_candidates,), trainable=True, autocast=False,
+        dtype="float32", initializer=keras.initializers.RandomNormal(stddev=1e-3))
     self.active = self.add_weight(name="active", shape=(), dtype="int32", trainable=False,
                                   initializer="zeros")
     self.pair = self.add_weight(name="pair", shape=(2,), dtype="int32", trainable=False,
@@ -158,7 +164,7 @@ class MixedOp(keras.layers.Layer):
     """dL/dg of a candidate that is not in memory: re-run it on x, keep nothing."""
     out = (self._run(index, x, training) if isinstance(index, int)
            else self._switch(index, x, training))
-    return tf.reduce_sum(tf.stop_gradient(out) * dy)
+    return _dot(tf.stop_gradient(out), dy)
 
   def _full_v2(self, x, training):
     def gate_grad(x, alpha, active, out, dy):
@@ -170,7 +176,7 @@ class MixedOp(keras.layers.Layer):
           dg.append(tf.constant(0.0))
           continue
         with tf.control_dependencies(previous):
-          dg.append(tf.cond(tf.equal(active, j), lambda: tf.reduce_sum(out * dy),
+          dg.append(tf.cond(tf.equal(active, j), lambda: _dot(out, dy),
                             lambda j=j: self._rerun_gate(j, x, training, dy)))
         previous = [dg[-1]]
       return gate_grad_to_alpha(tf.stack(dg), tf.nn.softmax(alpha))
@@ -181,7 +187,7 @@ class MixedOp(keras.layers.Layer):
 
     def gate_grad(x, alpha, active, out, dy):
       other = tf.where(tf.equal(pair[0], active), pair[1], pair[0])
-      dg_pair = tf.where(tf.equal(pair, active), tf.reduce_sum(out * dy),
+      dg_pair = tf.where(tf.equal(pair, active), _dot(out, dy),
                          self._rerun_gate(other, x, training, dy))
       dalpha_pair = gate_grad_to_alpha(dg_pair, tf.nn.softmax(tf.gather(alpha, pair)))
       return tf.scatter_nd(pair[:, None], dalpha_pair, [self.num_candidates])
@@ -199,7 +205,7 @@ class MixedOp(keras.layers.Layer):
 
     gates = binary_gates(tf.convert_to_tensor(self.alpha))
     outs = [self._run(j, x, training) for j in range(n)]
-    return tf.add_n([gates[j] * outs[j] for j in range(n)])
+    return tf.add_n([tf.cast(gates[j], outs[j].dtype) * outs[j] for j in range(n)])
 
   # -- two-path rescale ----------------------------------------------------------------------------
 

@@ -46,7 +46,8 @@ class Supernet(keras.Model):
     for op in self.mixed_ops:
       x = op(x, training=training, mode=mode)
     x = self.pool(self.head(x, training=training))
-    return self.classifier(self.dropout(x, training=training))
+    # float32 logits under a mixed-precision policy: the loss and its gradients start in float32
+    return tf.cast(self.classifier(self.dropout(x, training=training)), tf.float32)
 
   # -- variable collections ------------------------------------------------------------------------
 

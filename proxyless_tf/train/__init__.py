@@ -1,8 +1,8 @@
 """Retraining an architecture from scratch: Keras `fit` with the recipe of the original code.
 
 SGD with Nesterov momentum, cosine lr, label smoothing, weight decay. `BackupAndRestore` makes a
-killed run resume at its last epoch; `distribute="mirrored"` trains on all local GPUs through
-tf.distribute. The command line is `python -m proxyless_tf.train` (`__main__.py`).
+killed run resume at its last epoch; `strategy` (a name of utils.strategy.STRATEGIES or a
+tf.distribute.Strategy) spreads the global batch over replicas; only the chief writes the model. The command line is `python -m proxyless_tf.train` (`__main__.py`).
 """
 
 from __future__ import annotations
@@ -11,20 +11,26 @@ import os
 
 
 def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momentum: float,
-          weight_decay: float, label_smoothing: float, distribute: str = "none", seed: int = 0,
-          verbose: int = 2):
+          weight_decay: float, label_smoothing: float, strategy="default", seed: int = 0,
+          verbose: int = 2, dtype_policy: str = "float32"):
+  """Returns (float32 keras.Model, history dict). Under a mixed `dtype_policy` the net trains in
+  float16/bfloat16 (Keras adds loss scaling for float16) and comes back as a float32 copy, which
+  is what the export converts."""
   import keras
   import tensorflow as tf
   from proxyless_tf.data import make_dataset
   from proxyless_tf.model import build_model
+  from proxyless_tf.utils.precision import dtype_policy as policy_scope
+  from proxyless_tf.utils.strategy import is_chief, make_strategy
   keras.utils.set_random_seed(seed)
-  strategy = tf.distribute.MirroredStrategy() if distribute == "mirrored" else tf.distribute.get_strategy()
+  if isinstance(strategy, str):
+    strategy = make_strategy(strategy)
   size, channels = config.input_size, config.input_channels
   train_ds = make_dataset(data.train, batch_size, size, channels, training=True, seed=seed,
                           repeat=False)
   test_ds = make_dataset(data.test, batch_size, size, channels, training=False)
   steps = max(1, len(data.train) // batch_size) * epochs
-  with strategy.scope():
+  with strategy.scope(), policy_scope(dtype_policy):
     model = build_model(config)
     schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
     model.compile(
@@ -38,6 +44,11 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
       train_ds.map(one_hot), validation_data=test_ds.map(one_hot), epochs=epochs, verbose=verbose,
       callbacks=[keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
                  keras.callbacks.TensorBoard(os.path.join(out, "tensorboard"))])
-  model.save(os.path.join(out, "model.keras"))
-  model.save_weights(os.path.join(out, "model.weights.h5"))
+  if dtype_policy != "float32":
+    trained = model
+    model = build_model(config)
+    model.set_weights(trained.get_weights())
+  if is_chief(strategy):
+    model.save(os.path.join(out, "model.keras"))
+    model.save_weights(os.path.join(out, "model.weights.h5"))
   return model, history.history

@@ -16,6 +16,7 @@ from proxyless_tf.errors import UserError
 from proxyless_tf.train import train
 from proxyless_tf.utils.cli import run_main
 from proxyless_tf.utils.files import atomic_write_text
+from proxyless_tf.utils.search_flags import define_strategy_flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("arch", None, "Arch JSON (e.g. a search's arch.json), preset, or net.config.")
@@ -30,16 +31,20 @@ flags.DEFINE_float("weight_decay", 4e-5, "Weight decay.", lower_bound=0.0)
 flags.DEFINE_float("label_smoothing", 0.1, "Label smoothing.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training images (0: all).",
                      lower_bound=0)
-flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "tf.distribute strategy.")
 flags.DEFINE_string("export", "", "After training, export these modes (e.g. float,int8).")
 flags.DEFINE_integer("seed", 0, "Seed.", lower_bound=0)
 flags.DEFINE_bool("split_large_depthwise", True, "--export: depthwise convs over 25 taps as "
                   "<= 25-tap pieces for XNNPACK (same function); off for GPU / NNAPI delegates.")
 
 
+define_strategy_flags()
+
+
 def main(argv):
   if len(argv) > 1:
     raise UserError(f"unexpected arguments {argv[1:]}")
+  from proxyless_tf.utils.strategy import split_host_cpu
+  split_host_cpu(FLAGS.cpu_devices)
   if not FLAGS.arch:
     raise UserError("--arch is required (e.g. --arch=runs/quickstart/arch.json)")
   import numpy as np
@@ -59,7 +64,7 @@ def main(argv):
   save_arch(config, os.path.join(FLAGS.out, "arch.json"))
   model, history = train(config, data, FLAGS.out, FLAGS.epochs, FLAGS.batch_size, FLAGS.lr,
                          FLAGS.momentum, FLAGS.weight_decay, FLAGS.label_smoothing,
-                         FLAGS.distribute, FLAGS.seed)
+                         FLAGS.strategy, FLAGS.seed, dtype_policy=FLAGS.dtype_policy)
   atomic_write_text(os.path.join(FLAGS.out, "history.json"), json.dumps(history, indent=2) + "\n")
   print(f"test accuracy {history['val_accuracy'][-1]:.4f}; wrote {FLAGS.out}/model.keras")
   if modes:

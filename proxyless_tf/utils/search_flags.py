@@ -119,12 +119,17 @@ def define_stream_flags() -> None:
 
 
 def define_strategy_flags() -> None:
-  """--strategy / --cpu_devices, shared by search and train."""
+  """--strategy / --cpu_devices / --dtype_policy, shared by search and train."""
   from proxyless_tf.utils.strategy import STRATEGIES
   flags.DEFINE_enum("strategy", "default", list(STRATEGIES),
                     "tf.distribute strategy: default (one device), mirrored (every local GPU, or "
                     "every --cpu_devices device), multi_worker (the cluster in TF_CONFIG), tpu. "
                     "--batch_size is the global batch, split over the replicas.")
+  from proxyless_tf.utils.precision import POLICIES
+  flags.DEFINE_enum("dtype_policy", "float32", list(POLICIES), "Keras dtype policy of the "
+                    "network: float32, mixed_float16 (GPUs; dynamic loss scaling) or "
+                    "mixed_bfloat16 (TPUs, recent GPUs/CPUs). Variables, architecture logits and "
+                    "the latency loss stay float32.")
   flags.DEFINE_integer("cpu_devices", 1, "Split the host CPU into this many logical devices "
                        "(with --strategy=mirrored on a machine without GPUs; they share the same "
                        "cores: for trying, not for speed).", lower_bound=1, upper_bound=64)
