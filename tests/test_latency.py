@@ -466,3 +466,31 @@ def test_validate_command_on_a_host_table(tmp_path):
   assert too_few.returncode != 0 and "--fit needs --samples >= 4" in too_few.stderr
   assert "Traceback" not in too_few.stderr
 
+
+
+def test_host_build_over_processes_equals_a_serial_build(tmp_path, monkeypatch):
+  """Two pinned measuring processes share the ops; the table equals a one-measurer build's."""
+  import fake_measure
+  from proxyless_tf.latency.measure import ProcessHostMeasurer, host_process_measurers
+  pids = tmp_path / "pids"
+  pids.mkdir()
+  monkeypatch.setenv("FAKE_MEASURE_PIDS", str(pids))
+  space = get_space("tiny")
+  meta = {"device": "host: test", "threads": 1}
+  cores = sorted(os.sched_getaffinity(0))
+  measurers = ([ProcessHostMeasurer((c,), measure="fake_measure:fake_entry") for c in cores[:2]]
+               if len(cores) >= 2 else [ProcessHostMeasurer((cores[0],), measure="fake_measure:fake_entry")
+                                        for _ in range(2)])
+  try:
+    parallel = build_space_table(space, str(tmp_path / "parallel.json"), measurers, "float", meta,
+                                 rounds=2, log=lambda *_: None)
+  finally:
+    for m in measurers:
+      m.close()
+  serial = build_space_table(space, str(tmp_path / "serial.json"), [fake_measure.fake_entry],
+                             "float", meta, rounds=2, log=lambda *_: None)
+  assert len(parallel.entries) == len(all_space_ops(space))
+  assert parallel.entries == serial.entries
+  assert len(set(os.listdir(pids)) - {str(os.getpid())}) == 2  # both processes measured
+  with pytest.raises(UserError, match="needs"):
+    host_process_measurers(len(cores) + 1)

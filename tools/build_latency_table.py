@@ -4,6 +4,7 @@
       --precision=float --out=tables/host_small_float_t1.json
   python tools/build_latency_table.py --space=proxyless --device=android --serial=A --serial=B \
       --num_threads=1 --out=tables/pixel_proxyless_float.json [--use_gpu] [--benchmark_binary=...]
+  python tools/build_latency_table.py --space=proxyless --device=host --processes=8 ...  # 8 cores
 
 Interrupted builds keep what they measured: run the same command again to finish.
 """
@@ -26,6 +27,10 @@ define_space_flags("small")
 flags.DEFINE_enum("device", "host", ["host", "android"], "Where to measure.")
 flags.DEFINE_multi_string("serial", None, "adb serial(s); several spread the ops over phones.")
 flags.DEFINE_integer("num_threads", 1, "Threads.", lower_bound=1)
+flags.DEFINE_integer("processes", 1, "host: measure in this many processes at once, each pinned "
+                     "to its own --num_threads cores (a many-core machine builds N times "
+                     "faster; ops timed alone on their cores as in a serial build).",
+                     lower_bound=1, upper_bound=256)
 flags.DEFINE_enum("precision", "float", ["float", "int8"], "Op models' precision.")
 flags.DEFINE_bool("use_gpu", False, "android: the GPU delegate.")
 flags.DEFINE_bool("use_xnnpack", True, "android: XNNPACK on the CPU (what an app gets by default); "
@@ -59,16 +64,25 @@ def main(argv):
   from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
   from proxyless_tf.latency.builder import build_space_table, host_metadata
   from proxyless_tf.latency.identity import android_identity, fingerprint
-  from proxyless_tf.latency.measure import AndroidMeasurer, HostMeasurer
+  from proxyless_tf.latency.measure import (AndroidMeasurer, HostMeasurer,
+                                            host_process_measurers)
   space = space_from_flags()
   xnnpack = not FLAGS.use_gpu and (FLAGS.device == "host" or FLAGS.use_xnnpack)
   split = FLAGS.split_large_depthwise if FLAGS.split_large_depthwise is not None else xnnpack
   max_taps = XNNPACK_MAX_TAPS if split else None
+  if FLAGS.device != "host" and FLAGS.processes > 1:
+    raise UserError("--processes is for --device=host; give several --serial to spread a phone "
+                    "build over phones")
   if FLAGS.device == "host":
     if FLAGS.serial or FLAGS.use_gpu:
       raise UserError("--serial/--use_gpu need --device=android")
-    measurers = [HostMeasurer(FLAGS.num_threads, max_depthwise_taps=max_taps,
-                              **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))]
+    if FLAGS.processes > 1:
+      measurers = host_process_measurers(FLAGS.processes, FLAGS.num_threads,
+                                         max_depthwise_taps=max_taps,
+                                         **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))
+    else:
+      measurers = [HostMeasurer(FLAGS.num_threads, max_depthwise_taps=max_taps,
+                                **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))]
     metadata = host_metadata(FLAGS.num_threads, FLAGS.precision, max_taps)
   else:
     delegate = "gpu" if FLAGS.use_gpu else ("xnnpack" if FLAGS.use_xnnpack else "none")

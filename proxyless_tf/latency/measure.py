@@ -97,6 +97,65 @@ class HostMeasurer(_ModelCache):
     return entry_from_summary(result.summary)
 
 
+_CHILD_MEASURER = {}
+
+
+def _pin_to_cores(cores: tuple[int, ...]) -> None:
+  import os
+  if cores and hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, cores)
+
+
+def _measure_in_child(op: OpSpec, precision: str, settings: tuple, measure: str | None) -> dict:
+  """Runs in a measuring process: its own HostMeasurer (model cache) or a `module:function`."""
+  if measure:
+    import importlib
+    module, name = measure.split(":")
+    return getattr(importlib.import_module(module), name)(op, precision)
+  if settings not in _CHILD_MEASURER:
+    _CHILD_MEASURER[settings] = HostMeasurer(*settings)
+  return _CHILD_MEASURER[settings](op, precision)
+
+
+class ProcessHostMeasurer:
+  """A HostMeasurer in a process of its own, pinned to its own cores: several of them build one
+  host table in parallel on a many-core machine (`tools/build_latency_table.py --processes=N`),
+  each op timed alone on its cores as a serial build would. `measure` ("module:function") swaps
+  the timing for another function (tests: a build over processes equals a serial one)."""
+
+  default_rounds = HostMeasurer.default_rounds
+
+  def __init__(self, cores: tuple[int, ...], num_threads: int = 1, warmup: int = 10,
+               runs: int = 30, max_depthwise_taps: int | None = XNNPACK_MAX_TAPS,
+               measure: str | None = None):
+    import multiprocessing
+    self.cores = tuple(cores)
+    self.name = f"host:cores{','.join(map(str, self.cores))}"
+    self.settings = (num_threads, warmup, runs, max_depthwise_taps)
+    self.measure = measure
+    self.pool = concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"), initializer=_pin_to_cores,
+        initargs=(self.cores,))
+
+  def __call__(self, op: OpSpec, precision: str) -> dict:
+    return self.pool.submit(_measure_in_child, op, precision, self.settings, self.measure).result()
+
+  def close(self) -> None:
+    self.pool.shutdown()
+
+
+def host_process_measurers(processes: int, num_threads: int = 1, **kwargs) -> list:
+  """`processes` measurers on disjoint sets of `num_threads` cores each."""
+  import os
+  available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+  if available and processes * num_threads > len(available):
+    raise UserError(f"--processes={processes} x --num_threads={num_threads} needs "
+                    f"{processes * num_threads} cores; this machine lets this process use "
+                    f"{len(available)}")
+  return [ProcessHostMeasurer(tuple(available[i * num_threads:(i + 1) * num_threads]),
+                              num_threads, **kwargs) for i in range(processes)]
+
+
 class AndroidMeasurer(_ModelCache):
   """One phone: adb push of each op model + `benchmark_model` (the spine's adb path)."""
 
