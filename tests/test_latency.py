@@ -181,6 +181,10 @@ def test_android_build_over_two_phones_with_fake_adb(tmp_path, monkeypatch):
   runs = [c for c in fake_adb.calls(adb_dir) if len(c) == 4 and "--graph=" in c[3]]
   assert len(runs) == len(table.entries)
   assert {c[1] for c in runs} == {"PHONE_A", "PHONE_B"}  # the work was spread
+  one = build_space_table(space, str(tmp_path / "one_phone.json"),
+                          [AndroidMeasurer("PHONE_A", num_threads=4, warmup=2, runs=7)], "float",
+                          {"device": "android: Pixel", "threads": 4}, log=lambda *_: None)
+  assert one.entries == table.entries  # the same table as a one-phone build
   # by default a phone table measures what an app gets: XNNPACK on the CPU
   assert all("--num_threads=4 --num_runs=7 --warmup_runs=2 --use_xnnpack=true" in c[3] for c in runs)
 

@@ -7,7 +7,7 @@ import os
 from proxyless_tf.errors import UserError
 from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
 from proxyless_tf.latency.cost_model import FlopsCostModel
-from proxyless_tf.utils.files import REPO_ROOT
+from proxyless_tf.utils.files import PACKAGE_DIR
 
 
 def cost_model_for_target(target: str, table: str | None = None, precision: str = "float",
@@ -32,8 +32,8 @@ def cost_model_for_target(target: str, table: str | None = None, precision: str 
            "python tools/build_latency_table.py --device=android --space=SPACE --out=TABLE.json")
     raise UserError(f"--target={target} needs --latency_table; measure one on the phone with `{how}`")
   if not os.path.exists(table) and not os.path.isabs(table):
-    # flag files name the shipped tables relative to the repository root
-    shipped = os.path.join(REPO_ROOT, table)
+    # flag files name the shipped tables as tables/NAME.json: package data
+    shipped = os.path.join(PACKAGE_DIR, table)
     table = shipped if os.path.exists(shipped) else table
   if not os.path.exists(table):
     raise UserError(f"--latency_table {table} does not exist")

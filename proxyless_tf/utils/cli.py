@@ -28,6 +28,9 @@ def run_main(main, expected_errors: tuple[type[BaseException], ...] = ()) -> Non
     sys.exit(2)
 
 
+HELP_FLAGS = ("--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
+
+
 def _parse_flags(argv):
   """absl's parser, but a bad flag (unknown, out of bounds, not a number) is one `error:` line
   and exit 2 instead of absl's FATAL banner and exit 1."""
@@ -36,3 +39,7 @@ def _parse_flags(argv):
   except flags.Error as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
+  except SystemExit as e:  # absl exits 1 after printing --help: asking for help is no error
+    if e.code == 1 and any(a.split("=")[0] in HELP_FLAGS for a in argv[1:]):
+      sys.exit(0)
+    raise

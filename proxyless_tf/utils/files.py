@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import tempfile
 
-# The checkout the package runs from: `flags/` and `tables/` ship beside `proxyless_tf/`.
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The package's own folder: `flags/` (targets' flag files) and `tables/` (shipped latency tables)
+# are package data, found the same in a checkout and in an installed wheel (the checkout's
+# top-level `flags` and `tables` are links to them).
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:

@@ -13,9 +13,9 @@ from absl import flags
 
 from proxyless_tf.errors import UserError
 from proxyless_tf.search.runner import SearchConfig
-from proxyless_tf.utils.files import REPO_ROOT
+from proxyless_tf.utils.files import PACKAGE_DIR
 
-FLAGS_DIR = os.path.join(REPO_ROOT, "flags")
+FLAGS_DIR = os.path.join(PACKAGE_DIR, "flags")
 TARGETS = ("mobile", "cpu", "gpu", "flops", "none")
 _D = SearchConfig(out="")
 
