@@ -16,3 +16,10 @@ if not verbose():
   warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
 
 __version__ = "0.1.0"
+
+# The Python API (proxyless_tf/api.py). search / train / export / benchmark are the subpackages,
+# made callable (utils/callable_module.py): ptf.search(data, target=...) runs a search.
+from proxyless_tf import benchmark, export, search, train  # noqa: E402,F401
+from proxyless_tf.api import as_dataset  # noqa: E402,F401
+from proxyless_tf.arch import ArchConfig, get_preset, load_arch, save_arch  # noqa: E402,F401
+from proxyless_tf.model import build_model  # noqa: E402,F401

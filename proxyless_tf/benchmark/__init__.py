@@ -20,3 +20,7 @@ def format_result(result: BenchmarkResult) -> str:
 
 
 __all__ = ["BenchmarkResult", "benchmark_host", "format_result", "summarize"]
+
+from proxyless_tf.utils.callable_module import make_callable  # noqa: E402
+
+make_callable(__name__, "proxyless_tf.api:benchmark")  # ptf.benchmark(...): see proxyless_tf.api.benchmark

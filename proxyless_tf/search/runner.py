@@ -133,9 +133,24 @@ class SearchResult:
   steps: int
   history: list
 
+  @property
+  def arch(self):
+    """The found architecture (an ArchConfig)."""
+    return self.config
+
 
 def cosine(step: int, total: int, base: float) -> float:
   return 0.5 * base * (1 + math.cos(math.pi * min(step, total) / max(1, total)))
+
+
+def _keras_logs(row: dict) -> dict:
+  """An epoch row as Keras callbacks read logs: numbers only, with Keras' names added."""
+  logs = {k: v for k, v in row.items() if isinstance(v, (int, float)) and k not in ("epoch", "step")}
+  for ours, theirs in (("train_loss", "loss"), ("train_acc", "accuracy"), ("valid_loss", "val_loss"),
+                       ("valid_acc", "val_accuracy")):
+    if ours in logs:
+      logs[theirs] = logs[ours]
+  return logs
 
 
 def _arch_string(net) -> str:
@@ -355,8 +370,15 @@ class SearchRun:
       raise SearchDiverged(f"{what} became {value} at step {step}; stopped without saving. Last "
                            f"good checkpoint: {latest}. Lower --lr/--arch_lr and rerun with --resume")
 
-  def run(self, resume: bool = False) -> SearchResult:
+  def run(self, resume: bool = False, callbacks=None) -> SearchResult:
+    """Runs (or resumes) the search. `callbacks`: Keras callbacks, called at the start and end and
+    after every epoch with the epoch's row as logs (also under Keras' names: loss, accuracy,
+    val_loss, val_accuracy); one that sets `model.stop_training` (EarlyStopping) ends the search
+    there, checkpointed, and the architecture is derived as it stands."""
     self.restore_or_start(resume)
+    hooks = keras.callbacks.CallbackList(callbacks or [], model=self.net)
+    self.net.stop_training = False
+    hooks.on_train_begin()
     c = self.config
     start = int(self.step.numpy())
     end = min(self.total_steps, c.max_steps) if c.max_steps else self.total_steps
@@ -406,7 +428,13 @@ class SearchRun:
         # then logs the whole epoch as an uninterrupted one would (the row is replaced)
         history.append(self._end_epoch(step + 1, partial=(step + 1) % self.steps_per_epoch != 0))
         self._write_history(history)  # every epoch: a kill loses no logged epoch
+        hooks.on_epoch_end(history[-1]["epoch"] - 1, _keras_logs(history[-1]))
+        if self.net.stop_training:
+          self.log(f"a callback stopped the search after epoch {history[-1]['epoch']}")
+          end = step + 1
+          break
     progress.close()
+    hooks.on_train_end(_keras_logs(history[-1]) if history else None)
     if end > start:
       self.save()
     self.log(f"search steps done in {time.monotonic() - t_start:.0f}s")

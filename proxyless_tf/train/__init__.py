@@ -12,7 +12,7 @@ import os
 
 def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momentum: float,
           weight_decay: float, label_smoothing: float, strategy="default", seed: int = 0,
-          verbose: int = 2, dtype_policy: str = "float32"):
+          verbose: int = 2, dtype_policy: str = "float32", callbacks=()):
   """Returns (float32 keras.Model, history dict). Under a mixed `dtype_policy` the net trains in
   float16/bfloat16 (Keras adds loss scaling for float16) and comes back as a float32 copy, which
   is what the export converts."""
@@ -43,7 +43,7 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
   history = model.fit(
       train_ds.map(one_hot), validation_data=test_ds.map(one_hot), epochs=epochs, verbose=verbose,
       callbacks=[keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
-                 keras.callbacks.TensorBoard(os.path.join(out, "tensorboard"))])
+                 keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")), *callbacks])
   if dtype_policy != "float32":
     trained = model
     model = build_model(config)
@@ -52,3 +52,7 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
     model.save(os.path.join(out, "model.keras"))
     model.save_weights(os.path.join(out, "model.weights.h5"))
   return model, history.history
+
+from proxyless_tf.utils.callable_module import make_callable  # noqa: E402
+
+make_callable(__name__, "proxyless_tf.api:train")  # ptf.train(...): see proxyless_tf.api.train

@@ -149,6 +149,18 @@ def read_flag_file(path: str) -> list[tuple[str, str]]:
   return pairs
 
 
+def read_target_defaults(target: str) -> dict:
+  """{flag: text value} of flags/TARGET.flags (the Python API's defaults for a target)."""
+  if target not in TARGETS:
+    raise UserError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
+  path = os.path.join(FLAGS_DIR, f"{target}.flags")
+  if not os.path.exists(path):
+    if target == "none":
+      return {}
+    raise UserError(f"--target={target}: its flag file {path} is missing (a broken install?)")
+  return {name: value for name, value in read_flag_file(path) if name != "target"}
+
+
 def apply_target_defaults(target: str) -> None:
   path = os.path.join(FLAGS_DIR, f"{target}.flags")
   if not os.path.exists(path):
