@@ -186,10 +186,13 @@ def train(arch, data, *, epochs: int = 10, batch_size: int = 128, lr: float = 0.
 
 @_api_errors
 def export(model, out: str, *, quantize=("float", "int8"), data=None,
-           split_large_depthwise: bool = True, log=print) -> dict:
+           split_large_depthwise: bool = True, input: str = "uint8", class_names=(),
+           log=print) -> dict:
   """Writes a SavedModel and one .tflite per mode of `quantize` ("float", "dynamic", "int8"),
-  each checked against `model`; `data` (images) calibrates int8 and feeds the checks (random
-  inputs without it). Returns {mode: path}."""
+  each checked against `model`, plus `labels.txt` and `model.json` (the app's contract). `data`
+  (images) calibrates int8 and feeds the checks (random inputs without it). `input`: "uint8"
+  (raw pixels, normalized inside the model) or "normalized" (floats in [-1, 1]).
+  Returns {mode: path}."""
   import os
   from proxyless_tf.data.pipeline import normalize
   from proxyless_tf.export import tflite
@@ -201,10 +204,14 @@ def export(model, out: str, *, quantize=("float", "int8"), data=None,
   else:
     images = as_split(data).images if not isinstance(data, np.ndarray) else _images(data, "data")
   x = normalize(images[:256], size, channels).numpy()
-  results = export_model(model, out, modes, x[:128], x, log=log,
+  results = export_model(model, out, modes, x[:128], x, log=log, input_kind=input,
                          max_depthwise_taps=tflite.XNNPACK_MAX_TAPS if split_large_depthwise else None)
   report(results, log=log)
-  return {mode: os.path.join(out, f"{model.name}_{mode}.tflite") for mode in modes}
+  from proxyless_tf.export.app_files import write_app_files
+  from proxyless_tf.model import arch_from_model
+  files = {r.mode: r.path for r in results}
+  write_app_files(out, arch_from_model(model), files, input, class_names)
+  return files
 
 
 @_api_errors

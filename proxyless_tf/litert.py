@@ -47,7 +47,8 @@ def make_interpreter(model_path: str | None = None, model_content: bytes | None 
 
 
 def run(interpreter, batch):
-  """Runs a float batch one example at a time, (de)quantizing when the model's I/O is integer."""
+  """Runs a batch of normalized floats one example at a time, (de)quantizing when the model's I/O
+  is integer, and as pixels when the model takes raw uint8 pixels."""
   import numpy as np
   inp = interpreter.get_input_details()[0]
   out = interpreter.get_output_details()[0]
@@ -57,6 +58,9 @@ def run(interpreter, batch):
     if inp["dtype"] != np.float32:
       scale, zero = inp["quantization"]
       info = np.iinfo(inp["dtype"])
+      if not scale:  # a pixel-input model (uint8, normalizes inside): the pixels x came from
+        x = (x + 1.0) * 127.5
+        scale, zero = 1.0, 0
       x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(inp["dtype"])
     interpreter.set_tensor(inp["index"], x)
     interpreter.invoke()

@@ -65,6 +65,11 @@ def test_train_on_tf_data_export_and_benchmark(tmp_path):
   files = ptf.export(model, str(tmp_path / "e"), quantize=("float",), data=x[:64],
                      log=lambda *a: None)
   assert os.path.exists(files["float"])
+  import json
+  card = json.load(open(tmp_path / "e" / "model.json"))
+  assert card["input"]["dtype"] == "uint8" and card["input"]["shape"] == [1, 16, 16, 1]
+  assert card["class_names"] == [str(i) for i in range(10)] and card["files"]["float"]["size_bytes"]
+  assert open(tmp_path / "e" / "labels.txt").read().split("\n")[:2] == ["0", "1"]
   result = ptf.benchmark(files["float"], num_runs=5, warmup_runs=1)
   assert result.summary["median_ms"] > 0
 

@@ -37,13 +37,39 @@ def test_export_writes_all_modes_and_they_match(exported):
   assert by_mode["int8"].top1_agreement >= 0.5
 
 
-def test_int8_model_has_int8_io(exported):
+def test_exported_models_take_raw_uint8_pixels(exported):
+  """App-ready: every file takes uint8 pixels and normalizes inside; int8 outputs int8."""
   from proxyless_tf import litert
-  out, _, results, _ = exported
+  out, model, results, _ = exported
+  pixels = np.random.default_rng(5).integers(0, 256, (4, 32, 32, 1), dtype=np.uint8)
+  want = model.predict(pixels.astype(np.float32) / 127.5 - 1.0, verbose=0)
+  for r in results:
+    interp = litert.make_interpreter(r.path)
+    detail = interp.get_input_details()[0]
+    assert detail["dtype"] == np.uint8 and detail["quantization"] == (0.0, 0), r.mode
+    if r.mode == "float":
+      got = []
+      for p in pixels:
+        interp.set_tensor(detail["index"], p[None])
+        interp.invoke()
+        got.append(interp.get_tensor(interp.get_output_details()[0]["index"])[0])
+      np.testing.assert_allclose(np.stack(got), want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
   int8 = [r for r in results if r.mode == "int8"][0]
-  interp = litert.make_interpreter(int8.path)
+  assert litert.make_interpreter(int8.path).get_output_details()[0]["dtype"] == np.int8
+
+
+def test_normalized_input_export_keeps_int8_io(tiny_arch, tmp_path):
+  from proxyless_tf import litert
+  rng = np.random.default_rng(0)
+  x = rng.uniform(-1, 1, (16, 32, 32, 1)).astype(np.float32)
+  model = build_model(tiny_arch)
+  tflite.set_bn_statistics(model, x)
+  results = export_model(model, str(tmp_path), ("int8",), x, x, log=lambda *_: None,
+                         input_kind="normalized")
+  interp = litert.make_interpreter(results[0].path)
   assert interp.get_input_details()[0]["dtype"] == np.int8
   assert interp.get_output_details()[0]["dtype"] == np.int8
+  assert results[0].ok
 
 
 def test_exported_signature_has_batch_one(exported):

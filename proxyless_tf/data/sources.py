@@ -23,6 +23,8 @@ FASHION_MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                         "Sneaker", "Bag", "Ankle boot")
 
 
 @dataclasses.dataclass
@@ -43,6 +45,7 @@ class Dataset:
   train: Split
   test: Split
   num_classes: int
+  class_names: tuple = ()  # in label order, where the source names its classes
 
   @property
   def image_shape(self) -> tuple[int, int, int]:
@@ -83,7 +86,8 @@ def load_fashion_mnist_local(data_dir: str | None = None) -> Dataset:
     if len(images) != len(labels):
       raise UserError(f"{directory}: {split} has {len(images)} images but {len(labels)} labels")
     splits[split] = Split(images[..., None], labels.astype(np.int32))
-  return Dataset("fashion_mnist_local", splits["train"], splits["test"], num_classes=10)
+  return Dataset("fashion_mnist_local", splits["train"], splits["test"], num_classes=10,
+                 class_names=FASHION_MNIST_CLASSES)
 
 
 def tfds_builder(name: str, data_dir: str | None = None):
@@ -117,8 +121,8 @@ def load_tfds(name: str, data_dir: str | None = None) -> Dataset:
     if images.ndim == 3:
       images = images[..., None]
     splits[split] = Split(images.astype(np.uint8), labels.astype(np.int32))
-  num_classes = builder.info.features["label"].num_classes
-  return Dataset(name, splits["train"], splits["test"], num_classes)
+  label = builder.info.features["label"]
+  return Dataset(name, splits["train"], splits["test"], label.num_classes, tuple(label.names))
 
 
 def _decode_image(path: str, channels: int = 0):
@@ -152,7 +156,7 @@ def load_image_folder(root: str) -> Dataset:
       raise UserError(f"images in {directory} have different shapes {sorted(shapes)[:3]}...; "
                       "resize them to one size first")
     splits[split] = Split(np.stack(images).astype(np.uint8), np.array(labels, np.int32))
-  return Dataset(f"folder:{root}", splits["train"], splits["test"], len(classes))
+  return Dataset(f"folder:{root}", splits["train"], splits["test"], len(classes), tuple(classes))
 
 
 def load_tfrecords(pattern_prefix: str) -> Dataset:

@@ -39,6 +39,10 @@ flags.DEFINE_integer("seed", 0, "Seed for the random inputs.", lower_bound=0)
 flags.DEFINE_bool("split_large_depthwise", True, "Run depthwise convs with more than 25 taps (7x7) "
                   "as <= 25-tap pieces, the same function at XNNPACK's fast path (CPU and phone "
                   "CPU targets). Turn off for GPU / NNAPI delegates.")
+flags.DEFINE_enum("input", None, ["uint8", "normalized"], "What the exported files take: uint8 "
+                  "raw pixels, normalized inside the model (x / 127.5 - 1; for apps), or float32 "
+                  "already normalized. Default: uint8, or normalized for a PyTorch --checkpoint "
+                  "(those nets expect ImageNet mean/std, which the app applies).")
 flags.DEFINE_integer("signature_batch", 1, "Batch dimension of the exported signature (0: dynamic).",
                      lower_bound=0)
 
@@ -98,11 +102,19 @@ def main(argv):
   save_arch(config, os.path.join(FLAGS.out, "arch.json"))
   if FLAGS.signature_batch < 0:
     raise UserError(f"--signature_batch must be >= 0 (0: dynamic), got {FLAGS.signature_batch}")
+  pytorch = bool(FLAGS.checkpoint) and FLAGS.checkpoint.endswith(PYTORCH_SUFFIXES)
+  input_kind = FLAGS.input or ("normalized" if pytorch else "uint8")
   results = export_model(model, FLAGS.out, modes, calibration, check_inputs,
                          FLAGS.min_quantized_agreement,
                          max_depthwise_taps=tflite.XNNPACK_MAX_TAPS if FLAGS.split_large_depthwise
-                         else None, batch_size=FLAGS.signature_batch or None)
+                         else None, batch_size=FLAGS.signature_batch or None,
+                         input_kind=input_kind)
   report(results)
+  from proxyless_tf.export.app_files import write_app_files
+  names = data.class_names if FLAGS.dataset else ()
+  written = write_app_files(FLAGS.out, config, {r.mode: r.path for r in results}, input_kind,
+                            names)
+  print(f"wrote {written['labels']} and {written['metadata']} (the app's input/output contract)")
 
 
 if __name__ == "__main__":

@@ -31,13 +31,33 @@ def parse_modes(text: str) -> tuple[str, ...]:
 
 
 def representative_from_batch(batch: np.ndarray) -> Callable[[], Iterable[list[np.ndarray]]]:
+  """Calibration examples one by one, as the model's input takes them (uint8 pixels or floats)."""
+  dtype = np.uint8 if batch.dtype == np.uint8 else np.float32
+
   def gen():
     for example in batch:
-      yield [example[None].astype(np.float32)]
+      yield [example[None].astype(dtype)]
   return gen
 
 
-def _configure(converter, mode: str, representative=None):
+# What an exported model takes: raw pixels (uint8 HxWxC in [0, 255], normalization inside the
+# model: what an app has from a camera or a bitmap), or floats already in [-1, 1].
+INPUT_KINDS = ("uint8", "normalized")
+
+
+def with_pixel_input(model: keras.Model) -> keras.Model:
+  """`model` behind its own preprocessing: uint8 pixels in, x / 127.5 - 1 inside."""
+  inputs = keras.Input(model.input_shape[1:], dtype="uint8", name="pixels")
+  x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="normalize")(inputs)
+  return keras.Model(inputs, model(x), name=model.name)
+
+
+def to_pixels(x: np.ndarray) -> np.ndarray:
+  """Normalized floats -> the uint8 pixels they come from (rounded; exact for real images)."""
+  return np.clip(np.round((np.asarray(x, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def _configure(converter, mode: str, representative=None, uint8_input: bool = False):
   if mode not in MODES:
     raise UserError(f"unknown quantization mode {mode!r}; choose from {', '.join(MODES)}")
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -48,7 +68,8 @@ def _configure(converter, mode: str, representative=None):
       raise ValueError("int8 conversion needs a representative dataset")
     converter.representative_dataset = representative
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
+    # a pixel-input model keeps its uint8 input (scale 1, zero point 0: the raw bytes)
+    converter.inference_input_type = tf.uint8 if uint8_input else tf.int8
     converter.inference_output_type = tf.int8
   return converter
 
@@ -64,14 +85,16 @@ def _quiet():
 def export_saved_model(model: keras.Model, path: str, batch_size: int | None = 1) -> None:
   """`batch_size` fixes the signature's batch dimension (None: dynamic). A phone app feeds one
   image; a fixed batch lets the converter and the runtime plan every tensor ahead."""
-  signature = [tf.TensorSpec((batch_size, *model.input_shape[1:]), tf.float32, name="image")]
+  dtype = tf.uint8 if model.inputs[0].dtype == "uint8" else tf.float32
+  signature = [tf.TensorSpec((batch_size, *model.input_shape[1:]), dtype, name="image")]
   with _quiet():
     model.export(path, format="tf_saved_model", verbose=False, input_signature=signature)
 
 
-def convert_saved_model(saved_model_dir: str, mode: str, representative=None) -> bytes:
+def convert_saved_model(saved_model_dir: str, mode: str, representative=None,
+                        uint8_input: bool = False) -> bytes:
   converter = _configure(tf.lite.TFLiteConverter.from_saved_model(saved_model_dir), mode,
-                         representative)
+                         representative, uint8_input)
   with _quiet():
     return converter.convert()
 

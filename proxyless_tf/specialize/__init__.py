@@ -205,6 +205,13 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
              for mode in ("float", "int8")}
     stages.finish("benchmark", _measure(files, spec, log))
   measured = stages.done["benchmark"]
+  from proxyless_tf.export.app_files import write_app_files
+  for name, config in nets.items():  # labels + the app's contract, with the measured latency
+    write_app_files(os.path.join(spec.out, f"export_{name}"), config,
+                    {mode: exported[name][mode]["path"] for mode in ("float", "int8")}, "uint8",
+                    data.class_names,
+                    {mode: measured[f"{name}/{mode}"] for mode in ("float", "int8")},
+                    extra={"latency_measured_on": "phone (adb)" if spec.adb else "this host"})
 
   # 5. report
   log("== 5/5 report")

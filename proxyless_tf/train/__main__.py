@@ -32,6 +32,9 @@ flags.DEFINE_float("label_smoothing", 0.1, "Label smoothing.", lower_bound=0.0, 
 flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training images (0: all).",
                      lower_bound=0)
 flags.DEFINE_string("export", "", "After training, export these modes (e.g. float,int8).")
+flags.DEFINE_enum("input", "uint8", ["uint8", "normalized"], "--export: what the exported files "
+                  "take: uint8 raw pixels (normalized inside the model; for apps) or float32 "
+                  "already in [-1, 1].")
 flags.DEFINE_integer("seed", 0, "Seed.", lower_bound=0)
 flags.DEFINE_bool("split_large_depthwise", True, "--export: depthwise convs over 25 taps as "
                   "<= 25-tap pieces for XNNPACK (same function); off for GPU / NNAPI delegates.")
@@ -66,7 +69,13 @@ def main(argv):
                          FLAGS.momentum, FLAGS.weight_decay, FLAGS.label_smoothing,
                          FLAGS.strategy, FLAGS.seed, dtype_policy=FLAGS.dtype_policy)
   atomic_write_text(os.path.join(FLAGS.out, "history.json"), json.dumps(history, indent=2) + "\n")
-  print(f"test accuracy {history['val_accuracy'][-1]:.4f}; wrote {FLAGS.out}/model.keras")
+  accuracy = history["val_accuracy"][-1]
+  chance = 1.0 / config.num_classes
+  print(f"test accuracy {accuracy:.4f}; wrote {FLAGS.out}/model.keras")
+  if accuracy <= 1.5 * chance:
+    print(f"warning: {accuracy:.4f} is chance level for {config.num_classes} classes "
+          f"({chance:.3f}): the net did not learn; train longer (--epochs) or lower --lr. The "
+          "export check below compares TFLite with this Keras model, not with the labels.")
   if modes:
     from proxyless_tf.export.pipeline import export_model, report
     shape = (config.input_size, config.input_channels)
@@ -75,8 +84,13 @@ def main(argv):
                            sample_batch(data.train, 128, *shape, seed=FLAGS.seed),
                            sample_batch(data.test, 256, *shape, seed=FLAGS.seed),
                            max_depthwise_taps=tflite.XNNPACK_MAX_TAPS
-                           if FLAGS.split_large_depthwise else None)
+                           if FLAGS.split_large_depthwise else None, input_kind=FLAGS.input)
     report(results)
+    from proxyless_tf.export.app_files import write_app_files
+    written = write_app_files(os.path.join(FLAGS.out, "export"), config,
+                              {r.mode: r.path for r in results}, FLAGS.input,
+                              data.class_names, extra={"test_accuracy": float(accuracy)})
+    print(f"wrote {written['labels']} and {written['metadata']} (the app's input/output contract)")
 
 
 if __name__ == "__main__":
