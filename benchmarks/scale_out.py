@@ -1,7 +1,7 @@
 """Scale-out overheads on this host (issue 13): the streamed input pipeline against the search's
 step rate at 224, and search steps/s on 1 vs 2 logical devices and 1 vs 2 local workers.
 
-  python benchmarks/scale_out.py [--images=1500] [--steps=12]
+  python benchmarks/scale_out.py [--images=1500] [--steps=6] [--rounds=5]
 
 Every configuration runs in its own process (devices and clusters are fixed at TensorFlow's
 start). On 2 cores, 2 devices or 2 workers share the same cores: the ratios measure the overhead
@@ -96,16 +96,25 @@ def child_steps(args) -> dict:
   x = tf.constant(rng.normal(size=shape).astype("float32"))
   y = tf.constant(rng.integers(0, 10, args.batch_size).astype("int32"))
   result = {"replicas": run.strategy.num_replicas_in_sync}
-  for what, fn in (("weight", lambda: run.steps.weight_step(x, y, 0.01)),
-                   ("arch", lambda: run.steps.arch_step(x, y))):
+  fns = {"weight": lambda: run.steps.weight_step(x, y, 0.01), "arch": lambda: run.steps.arch_step(x, y)}
+  for fn in fns.values():
     for _ in range(2):
       float(fn()[0])  # trace and warm up
-    times = []
-    for _ in range(args.steps):
-      t0 = time.perf_counter()
-      float(fn()[0])
-      times.append(time.perf_counter() - t0)
-    result[f"{what}_step_s"] = statistics.median(times)
+  times = {what: [] for what in fns}
+  for r in range(args.rounds):  # interleaved: run only when the coordinator says it is our turn
+    if args.turn_dir:
+      go = os.path.join(args.turn_dir, f"go_{r}_{args.name}")
+      while not os.path.exists(go):
+        time.sleep(0.02)
+    for what, fn in fns.items():
+      for _ in range(args.steps):
+        t0 = time.perf_counter()
+        float(fn()[0])
+        times[what].append(time.perf_counter() - t0)
+    if args.turn_dir:
+      open(os.path.join(args.turn_dir, f"done_{r}_{args.name}_{os.getpid()}"), "w").close()
+  for what, values in times.items():
+    result[f"{what}_step_s"] = statistics.median(values)
   return result
 
 
@@ -133,19 +142,33 @@ def _free_ports(n):
   return ports
 
 
-def steps_runs(tmp: str, common: list[str]) -> dict:
-  results = {}
-  results["1 device"] = _collect(_spawn(["steps", f"--out={tmp}/one", *common]))
-  results["2 logical devices (mirrored)"] = _collect(_spawn(
-      ["steps", "--strategy=mirrored", "--cpu_devices=2", f"--out={tmp}/mirrored", *common]))
+def steps_runs(tmp: str, common: list[str], rounds: int) -> dict:
+  """The three configurations as long-lived processes taking turns, round after round (a slow
+  spell of the shared machine lands on all of them): interleaved rounds, medians."""
+  turns = os.path.join(tmp, "turns")
+  os.makedirs(turns)
+  common = [*common, f"--turn_dir={turns}", f"--rounds={rounds}"]
   ports = _free_ports(2)
   cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-  procs = [_spawn(["steps", "--strategy=multi_worker", f"--out={tmp}/workers", *common],
-                  env={"TF_CONFIG": json.dumps({"cluster": cluster,
-                                                "task": {"type": "worker", "index": i}})})
-           for i in range(2)]
-  results["2 local workers (multi_worker)"] = [_collect(p) for p in procs][0]
-  return results
+  configs = {
+      "1 device": [_spawn(["steps", "--name=one", f"--out={tmp}/one", *common])],
+      "2 logical devices (mirrored)": [_spawn(["steps", "--name=mirrored", "--strategy=mirrored",
+                                               "--cpu_devices=2", f"--out={tmp}/mirrored",
+                                               *common])],
+      "2 local workers (multi_worker)": [
+          _spawn(["steps", "--name=workers", "--strategy=multi_worker", f"--out={tmp}/workers",
+                  *common], env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {
+                      "type": "worker", "index": i}})}) for i in range(2)]}
+  names = {"1 device": "one", "2 logical devices (mirrored)": "mirrored",
+           "2 local workers (multi_worker)": "workers"}
+  for r in range(rounds):
+    for label, procs in configs.items():
+      open(os.path.join(turns, f"go_{r}_{names[label]}"), "w").close()
+      while len([f for f in os.listdir(turns) if f.startswith(f"done_{r}_{names[label]}_")]) < len(procs):
+        if any(p.poll() not in (None, 0) for p in procs):
+          raise RuntimeError(_collect(procs[0]))
+        time.sleep(0.05)
+  return {label: _collect(procs[0]) for label, procs in configs.items()}
 
 
 def main():
@@ -154,13 +177,16 @@ def main():
   parser.add_argument("--folder")
   parser.add_argument("--out")
   parser.add_argument("--images", type=int, default=1500)
-  parser.add_argument("--steps", type=int, default=12)
+  parser.add_argument("--steps", type=int, default=6)
   parser.add_argument("--strategy", default="default")
   parser.add_argument("--cpu_devices", type=int, default=1)
   parser.add_argument("--space", default="small")
   parser.add_argument("--input_size", type=int, default=32)
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--no_publish", action="store_true")
+  parser.add_argument("--rounds", type=int, default=5)
+  parser.add_argument("--turn_dir")
+  parser.add_argument("--name", default="one")
   args = parser.parse_args()
   if args.what == "pipeline":
     print("RESULT " + json.dumps(child_pipeline(args)), flush=True)
@@ -179,17 +205,18 @@ def main():
     pipeline = _collect(_spawn(["pipeline", f"--folder={folder}"]))
     print(pipeline, flush=True)
     at224 = _collect(_spawn(["steps", f"--out={tmp}/s224", "--space=proxyless",
-                             "--input_size=224", "--batch_size=16", "--steps=3"]))
+                             "--input_size=224", "--batch_size=16", "--steps=3", "--rounds=1"]))
     print(at224, flush=True)
     small = steps_runs(tmp, [f"--steps={args.steps}", "--space=small", "--input_size=32",
-                             "--batch_size=64"])
+                             "--batch_size=64"], args.rounds)
     print(small, flush=True)
 
   consumed = 16 / at224["weight_step_s"]
   one = small["1 device"]
   lines = [
       "## Scale out: streamed input and tf.distribute overheads (issue 13)", "",
-      f"Command: `python benchmarks/scale_out.py --images={args.images} --steps={args.steps}`  ",
+      f"Command: `python benchmarks/scale_out.py --images={args.images} --steps={args.steps} "
+      f"--rounds={args.rounds}`  ",
       f"{datetime.date.today()}, CPU (2 cores), no GPU (none was lent to this session). Every "
       "configuration in its own process; medians.", "",
       "### Input pipeline (streamed image folder, ImageNet preprocessing at 224)", "",
@@ -209,9 +236,11 @@ def main():
       f"{pipeline['skip_200_batches_s']:.2f} s to the first batch, against "
       f"{pipeline['first_batch_s']:.2f} s for batch 0.", "",
       "### Search steps: 1 vs 2 devices, 1 vs 2 workers", "",
-      f"`small` space at 32x32, nested supernet, global batch 64, {args.steps} timed steps after "
-      "2 warm-up steps. The 2 devices / 2 workers share the same 2 cores: this is the overhead of "
-      "the replication (all-reduce, per-replica launches), not a speed-up.", "",
+      f"`small` space at 32x32, nested supernet, global batch 64. The three configurations run "
+      f"as processes side by side, taking turns: {args.rounds} interleaved rounds of "
+      f"{args.steps} weight + {args.steps} arch steps each, medians. The 2 devices / 2 workers "
+      "share the same 2 cores: this measures the overhead of the replication (all-reduce, "
+      "per-replica launches), not a speed-up.", "",
       "| configuration | replicas | weight step ms | ratio | full_v2 arch step ms | ratio |",
       "|---|---:|---:|---:|---:|---:|"]
   for name, r in small.items():

@@ -29,6 +29,16 @@ def _config(out, **kw):
   return SearchConfig(**base)
 
 
+def _summary_tags(folder) -> set:
+  import tensorflow as tf
+  tags = set()
+  for name in os.listdir(folder):
+    for record in tf.data.TFRecordDataset(str(folder / name)):
+      event = tf.compat.v1.Event.FromString(record.numpy())
+      tags |= {v.tag for v in event.summary.value}
+  return tags
+
+
 def test_search_writes_arch_png_checkpoints_and_logs(tmp_path, synthetic_dataset):
   logs = []
   result = SearchRun(_config(tmp_path), FlopsCostModel(), log=logs.append,
@@ -37,7 +47,14 @@ def test_search_writes_arch_png_checkpoints_and_logs(tmp_path, synthetic_dataset
   assert arch == result.config and arch.input_size == 16 and arch.num_classes == 10
   assert os.path.getsize(result.png_path) > 1000
   assert any(f.startswith("ckpt-18") for f in os.listdir(tmp_path / "checkpoints"))
-  assert os.listdir(tmp_path / "tensorboard")
+  tags = {part: _summary_tags(tmp_path / "tensorboard" / part) for part in ("train", "validation")}
+  assert {"step/loss", "step/learning_rate", "step/arch_loss", "epoch/loss", "architecture",
+          "arch/expected_latency_MMACs", "arch/entropy_nats"} <= tags["train"]
+  assert any(t.startswith("arch_probability/") for t in tags["train"])
+  assert {"epoch/loss", "epoch/accuracy"} <= tags["validation"]
+  record = json.load(open(tmp_path / "search_config.json"))["run_record"]
+  assert record["cost_model"]["name"] == "flops" and record["cost_model"]["unit"] == "MMACs"
+  assert record["units"]["expected_latency"] == "MMACs" and record["proxyless_tf"]
   assert [row["epoch"] for row in result.history] == [1, 2, 3]
   assert result.history[-1]["expected_latency"] > 0
   assert result.predicted_latency == pytest.approx(FlopsCostModel().predict(arch))
@@ -365,3 +382,15 @@ def test_a_missing_target_flag_file_is_an_error(monkeypatch, tmp_path):
   with pytest.raises(UserError, match="--target=cpu: its flag file .* is missing"):
     search_flags.apply_target_defaults("cpu")
   search_flags.apply_target_defaults("none")  # no file by design
+
+
+def test_resume_notices_a_changed_latency_table(tmp_path, synthetic_dataset):
+  SearchRun(_config(tmp_path, max_steps=3), FlopsCostModel(), log=lambda *_: None,
+            dataset=synthetic_dataset).run()
+  path = tmp_path / "search_config.json"
+  saved = json.loads(path.read_text())
+  saved["run_record"]["cost_model"]["table_sha256"] = "0" * 64  # as if measured with another table
+  path.write_text(json.dumps(saved))
+  with pytest.raises(UserError, match="different cost model"):
+    SearchRun(_config(tmp_path, max_steps=6), FlopsCostModel(), log=lambda *_: None,
+              dataset=synthetic_dataset).run(resume=True)

@@ -23,9 +23,12 @@ from proxyless_tf.utils.files import atomic_write_text  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("num_threads", 1, "Interpreter threads.", lower_bound=1)
-flags.DEFINE_integer("warmup", 10, "Untimed runs before timing.", lower_bound=0)
-flags.DEFINE_integer("runs", 50, "Timed runs.", lower_bound=1)
-flags.DEFINE_string("json", None, "Also write the result as JSON here.")
+# benchmark_model's names (--num_runs, --warmup_runs); the older --runs / --warmup still work
+flags.DEFINE_integer("warmup_runs", 10, "Untimed runs before timing.", lower_bound=0)
+flags.DEFINE_integer("num_runs", 50, "Timed runs.", lower_bound=1)
+flags.DEFINE_alias("warmup", "warmup_runs")
+flags.DEFINE_alias("runs", "num_runs")
+flags.DEFINE_string("json", None, "Also write the result as JSON to this path.")
 flags.DEFINE_bool("adb", False, "Run on an Android phone through adb and benchmark_model.")
 flags.DEFINE_string("serial", None, "adb device serial (needed when several are attached).")
 flags.DEFINE_bool("use_gpu", False, "adb: GPU delegate (--use_gpu=true).")
@@ -51,13 +54,13 @@ def main(argv):
       raise UserError(f"pick at most one delegate, got {', '.join('--use_' + c for c in chosen)}")
     delegate = chosen[0] if chosen else ("xnnpack" if FLAGS.use_xnnpack else "none")
     result = benchmark_android(model, serial=FLAGS.serial, num_threads=FLAGS.num_threads,
-                               warmup=FLAGS.warmup, runs=FLAGS.runs, delegate=delegate,
+                               warmup=FLAGS.warmup_runs, runs=FLAGS.num_runs, delegate=delegate,
                                benchmark_binary=FLAGS.benchmark_binary)
   else:
     if FLAGS.use_gpu or FLAGS.use_nnapi or FLAGS.serial:
       raise UserError("--use_gpu/--use_nnapi/--serial need --adb (the host runs LiteRT on the CPU)")
-    result = benchmark_host(model, num_threads=FLAGS.num_threads, warmup=FLAGS.warmup,
-                            runs=FLAGS.runs)
+    result = benchmark_host(model, num_threads=FLAGS.num_threads, warmup=FLAGS.warmup_runs,
+                            runs=FLAGS.num_runs)
   print(format_result(result))
   if FLAGS.json:
     atomic_write_text(FLAGS.json, json.dumps(result.to_dict(), indent=2) + "\n")

@@ -20,10 +20,12 @@ from absl import flags  # noqa: E402
 
 from proxyless_tf.errors import UserError  # noqa: E402
 from proxyless_tf.utils.cli import run_main  # noqa: E402
+from proxyless_tf.utils import space_flags  # noqa: E402
 from proxyless_tf.utils.space_flags import define_space_flags, space_from_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
 define_space_flags("small")
+flags.adopt_module_key_flags(space_flags)  # --help lists --space and the shape overrides
 flags.DEFINE_enum("device", "host", ["host", "android"], "Where to measure.")
 flags.DEFINE_multi_string("serial", None, "adb serial(s); several spread the ops over phones.")
 flags.DEFINE_integer("num_threads", 1, "Threads.", lower_bound=1)

@@ -19,10 +19,12 @@ from absl import flags  # noqa: E402
 
 from proxyless_tf.errors import UserError  # noqa: E402
 from proxyless_tf.utils.cli import run_main  # noqa: E402
+from proxyless_tf.utils import space_flags  # noqa: E402
 from proxyless_tf.utils.space_flags import define_space_flags, space_from_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
 define_space_flags("proxyless")
+flags.adopt_module_key_flags(space_flags)  # --help lists --space and the shape overrides
 flags.DEFINE_string("out", None, "Table JSON to write.")
 
 

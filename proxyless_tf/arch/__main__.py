@@ -17,7 +17,9 @@ FLAGS = flags.FLAGS
 flags.DEFINE_integer("input_size", None, "Override the input resolution.", lower_bound=1)
 flags.DEFINE_integer("input_channels", None, "Override the input channels.", lower_bound=1)
 flags.DEFINE_integer("num_classes", None, "Override the number of classes.", lower_bound=1)
-flags.DEFINE_float("width", 1.0, "Width multiplier (channels rounded to multiples of 8).")
+flags.DEFINE_float("width_mult", 1.0, "Width multiplier (channels rounded to multiples of 8); "
+                   "the search's name for it. --width is the same flag.")
+flags.DEFINE_alias("width", "width_mult")
 flags.DEFINE_string("out", None, "convert: output file.")
 flags.DEFINE_enum("format", "json", ["json", "pytorch"],
                   "convert: `json` (proxyless_tf arch JSON) or `pytorch` (original net.config).")
@@ -30,7 +32,7 @@ def main(argv):
   if len(argv) != 3 or argv[1] not in ("show", "convert"):
     raise UserError(USAGE)
   config = load_arch(argv[2]).with_io(FLAGS.input_size, FLAGS.input_channels,
-                                      FLAGS.num_classes).with_width(FLAGS.width)
+                                      FLAGS.num_classes).with_width(FLAGS.width_mult)
   if argv[1] == "show":
     print(format_table(config))
     return

@@ -228,8 +228,14 @@ class SearchRun:
     if not self.chief:
       folder = os.path.join(config.out, f".worker{worker_index(self.strategy)}_scratch")
     self.manager = tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=3 if self.chief else 1)
-    self.writer = (tf.summary.create_file_writer(os.path.join(config.out, "tensorboard"))
+    # TensorBoard: train/ (per-step loss, accuracy, lr; arch steps; epoch means) and validation/
+    # (held-out loss and accuracy, same tags, so TensorBoard overlays them)
+    board = os.path.join(config.out, "tensorboard")
+    self.writer = (tf.summary.create_file_writer(os.path.join(board, "train"))
                    if self.chief else tf.summary.create_noop_writer())
+    self.valid_writer = (tf.summary.create_file_writer(os.path.join(board, "validation"))
+                         if self.chief else tf.summary.create_noop_writer())
+    self.summary_every = max(1, self.steps_per_epoch // 20)
 
   def _objective(self, cost_model) -> ArchObjective:
     """How the arch step weighs latency: accuracy alone, a latency loss, or requested latency."""
@@ -300,7 +306,7 @@ class SearchRun:
   def restore_or_start(self, resume: bool) -> None:
     latest = tf.train.latest_checkpoint(os.path.join(self.config.out, "checkpoints"))
     on_disk = self._checkpoints_on_disk()
-    saved = dataclasses.asdict(self.config)
+    saved = {**dataclasses.asdict(self.config), "run_record": self._run_record()}
     if (latest or on_disk) and not resume:
       raise UserError(f"{self.config.out} already holds a search (checkpoint "
                       f"{latest or on_disk[0]}); pass --resume to continue it, or choose another "
@@ -320,6 +326,14 @@ class SearchRun:
       if changed:
         raise UserError(f"--resume with different {', '.join(changed)} than the saved run "
                         f"({', '.join(f'{k}={before.get(k)!r}' for k in changed)})")
+      old = (before.get("run_record") or {}).get("cost_model") or {}
+      new = saved["run_record"]["cost_model"] or {}
+      for key in ("name", "table_sha256", "precision") if "run_record" in before else ():
+        if old.get(key) != new.get(key):
+          raise UserError(f"--resume with a different cost model than the saved run ({key}: "
+                          f"{old.get(key)!r} then, {new.get(key)!r} now; table "
+                          f"{new.get('table') or old.get('table')}); resume with the same "
+                          "--target/--latency_table, or start a new --out")
       candidates = list(dict.fromkeys(([latest] if latest else []) + on_disk))
       restored = self._restore_newest_readable(candidates)
       self.log(f"resumed from {restored} at step {int(self.step.numpy())}/{self.total_steps}")
@@ -329,6 +343,30 @@ class SearchRun:
       if self.chief:
         os.makedirs(self.config.out, exist_ok=True)
         atomic_write_text(self._config_path(), json.dumps(saved, indent=2) + "\n")
+
+  def _run_record(self) -> dict:
+    """What reproduces the run beyond its config: the cost model (target, table file and its
+    hash, precision, unit), the package and TensorFlow versions, the units of history.json."""
+    import hashlib
+    from proxyless_tf import __version__
+    cost = None
+    if self.cost_model is not None:
+      table = getattr(self.cost_model, "table", None)
+      path = getattr(table, "path", None)
+      digest = None
+      if path and os.path.exists(path):
+        with open(path, "rb") as f:
+          digest = hashlib.sha256(f.read()).hexdigest()
+      cost = {"name": self.cost_model.name, "unit": self.cost_model.unit,
+              "table": os.path.abspath(path) if path else None, "table_sha256": digest,
+              "precision": (table.metadata.get("precision") if table is not None else None)}
+    unit = self.cost_model.unit if self.cost_model is not None else None
+    return {"proxyless_tf": __version__, "tensorflow": tf.__version__, "cost_model": cost,
+            "replicas": self.strategy.num_replicas_in_sync,
+            "units": {"train_loss": "cross-entropy (nats), label-smoothed",
+                      "valid_loss": "cross-entropy (nats)", "train_acc": "fraction",
+                      "valid_acc": "fraction", "entropy": "nats (sum over mixed ops)",
+                      "expected_latency": unit, "derived_latency": unit}}
 
   def save(self) -> str:
     """Saves only finite weights, so the latest checkpoint is always a good one to resume."""
@@ -399,6 +437,7 @@ class SearchRun:
     interval = self._arch_interval()
     arch_start = self.warmup_steps + c.arch_skip_epochs * self.steps_per_epoch
     t_start = time.monotonic()
+    arch_loss = None
     for step in range(start, end):
       x, y = next(train_stream)
       warm = step < self.warmup_steps
@@ -421,6 +460,13 @@ class SearchRun:
         self.epoch_sums.assign_add(tf.constant([0.0, 0.0, 0.0, arch_loss, 1.0], tf.float64))
       self.step.assign(step + 1)
       progress.update(1, loss=loss, lr=lr)
+      if (step + 1) % self.summary_every == 0:
+        with self.writer.as_default(step=step + 1):
+          tf.summary.scalar("step/loss", loss)
+          tf.summary.scalar("step/accuracy", float(acc))
+          tf.summary.scalar("step/learning_rate", lr)
+          if arch_loss is not None:
+            tf.summary.scalar("step/arch_loss", arch_loss)
       if (step + 1) % c.checkpoint_every == 0:
         self.save()
       if (step + 1) % self.steps_per_epoch == 0 or step + 1 == end:
@@ -480,16 +526,36 @@ class SearchRun:
              f" | valid loss {valid_loss:.3f} acc {valid_acc:.3f}{lat} | entropy "
              f"{row['entropy']:.3f} | arch {row['arch']}")
     with self.writer.as_default(step=step):
-      for key in ("train_loss", "train_acc", "valid_loss", "valid_acc", "entropy"):
-        tf.summary.scalar(key, row[key])
+      tf.summary.scalar("epoch/loss", row["train_loss"])
+      tf.summary.scalar("epoch/accuracy", row["train_acc"])
+      tf.summary.scalar("arch/entropy_nats", row["entropy"])
       if expected is not None:
-        tf.summary.scalar("expected_latency", row["expected_latency"])
+        unit = self.cost_model.unit
+        tf.summary.scalar(f"arch/expected_latency_{unit}", row["expected_latency"])
+        if "derived_latency" in row:
+          tf.summary.scalar(f"arch/derived_latency_{unit}", row["derived_latency"])
       for op, probs in zip(self.net.mixed_ops, self.net.probabilities()):
         for cand, p in zip(op.candidates, probs):
-          tf.summary.scalar(f"arch/{op.name}/{cand.name}", float(p))
+          tf.summary.scalar(f"arch_probability/{op.name}/{cand.name}", float(p))
+      if self.chief:
+        tf.summary.image("architecture", self._arch_image()[None], step=step)
+    with self.valid_writer.as_default(step=step):
+      tf.summary.scalar("epoch/loss", row["valid_loss"])
+      tf.summary.scalar("epoch/accuracy", row["valid_acc"])
     self.writer.flush()
+    self.valid_writer.flush()
     self.save()
     return row
+
+  def _arch_image(self):
+    """The current argmax architecture drawn as arch.png is, as an image tensor."""
+    import tempfile
+    from proxyless_tf.search.draw import draw_arch
+    with tempfile.TemporaryDirectory() as tmp:
+      path = os.path.join(tmp, "arch.png")
+      draw_arch(self.net.derive(name=f"{self.space.name}_argmax"), path)
+      with open(path, "rb") as f:
+        return tf.io.decode_png(f.read(), channels=3)
 
   def _derive(self):
     """The argmax architecture; in requested-latency mode, the most probable one on target."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from absl import flags
 
@@ -31,7 +32,9 @@ flags.DEFINE_float("weight_decay", 4e-5, "Weight decay.", lower_bound=0.0)
 flags.DEFINE_float("label_smoothing", 0.1, "Label smoothing.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("max_train_examples", 0, "Use at most this many training images (0: all).",
                      lower_bound=0)
-flags.DEFINE_string("export", "", "After training, export these modes (e.g. float,int8).")
+flags.DEFINE_string("quantize", "", "After training, export these modes (comma-separated: float, "
+                    "dynamic, int8), as `export --quantize`. --export is the same flag.")
+flags.DEFINE_alias("export", "quantize")
 flags.DEFINE_enum("input", "uint8", ["uint8", "normalized"], "--export: what the exported files "
                   "take: uint8 raw pixels (normalized inside the model; for apps) or float32 "
                   "already in [-1, 1].")
@@ -53,7 +56,7 @@ def main(argv):
   import numpy as np
   from proxyless_tf.arch import load_arch, save_arch
   from proxyless_tf.export import tflite
-  modes = tflite.parse_modes(FLAGS.export) if FLAGS.export else ()  # checked before training
+  modes = tflite.parse_modes(FLAGS.quantize) if FLAGS.quantize else ()  # checked before training
   if os.path.exists(FLAGS.out) and not os.path.isdir(FLAGS.out):
     raise UserError(f"--out {FLAGS.out} is a file; give a directory")
   from proxyless_tf.data import load_dataset, sample_batch
@@ -67,8 +70,12 @@ def main(argv):
   save_arch(config, os.path.join(FLAGS.out, "arch.json"))
   model, history = train(config, data, FLAGS.out, FLAGS.epochs, FLAGS.batch_size, FLAGS.lr,
                          FLAGS.momentum, FLAGS.weight_decay, FLAGS.label_smoothing,
-                         FLAGS.strategy, FLAGS.seed, dtype_policy=FLAGS.dtype_policy)
-  atomic_write_text(os.path.join(FLAGS.out, "history.json"), json.dumps(history, indent=2) + "\n")
+                         FLAGS.strategy, FLAGS.seed, dtype_policy=FLAGS.dtype_policy,
+                         verbose=1 if sys.stdout.isatty() else 2)  # a live bar on a terminal
+  # one history format with the search: a list of per-epoch rows
+  rows = [{"epoch": i + 1, **{k: float(v[i]) for k, v in history.items()}}
+          for i in range(len(next(iter(history.values()))))]
+  atomic_write_text(os.path.join(FLAGS.out, "history.json"), json.dumps(rows, indent=2) + "\n")
   accuracy = history["val_accuracy"][-1]
   chance = 1.0 / config.num_classes
   print(f"test accuracy {accuracy:.4f}; wrote {FLAGS.out}/model.keras")

@@ -75,7 +75,9 @@ def define_search_flags(default_out: str = "runs/search") -> None:
                        lower_bound=1)
   flags.DEFINE_enum("latency_loss", _D.latency_loss, ["mul_log", "add_linear", "none"],
                     "How expected latency enters the arch loss.")
-  flags.DEFINE_float("ref_latency", _D.ref_latency, "Reference latency (the target's unit).")
+  flags.DEFINE_float("ref_latency", _D.ref_latency, "Reference latency of mul_log / add_linear, "
+                     "in the target's unit: ms for cpu/mobile/gpu tables, millions of "
+                     "multiply-adds (MMACs) for flops.")
   flags.DEFINE_float("loss_alpha", _D.loss_alpha, "mul_log: alpha.", lower_bound=0.0)
   flags.DEFINE_float("loss_beta", _D.loss_beta, "mul_log: beta.", lower_bound=0.0)
   flags.DEFINE_float("loss_lambda", _D.loss_lambda, "add_linear: lambda.", lower_bound=0.0)
@@ -83,8 +85,8 @@ def define_search_flags(default_out: str = "runs/search") -> None:
                        lower_bound=1)
   flags.DEFINE_integer("arch_skip_epochs", _D.arch_skip_epochs, "Search epochs without arch updates "
                        "after warm-up (the original skips the first).", lower_bound=0)
-  flags.DEFINE_float("target_latency", _D.target_latency, "Requested latency (the target's unit; "
-                     "0: off). The latency weight adapts so the derived net lands on it; "
+  flags.DEFINE_float("target_latency", _D.target_latency, "Requested latency, in the target's unit "
+                     "(ms for cpu/mobile/gpu tables, MMACs for flops; 0: off). The latency weight adapts so the derived net lands on it; "
                      "--latency_loss/--ref_latency/--loss_lambda are then unused.", lower_bound=0.0)
   flags.DEFINE_float("target_latency_rate", _D.target_latency_rate, "Step of the requested-latency "
                      "multiplier per arch update (per unit of relative latency error).",
