@@ -22,6 +22,7 @@ setup(
         "matplotlib",
         "pyyaml",  # reads the original code's YAML latency tables
         "tensorboard",  # tf.summary needs it; tensorflow does not always bring it
+        "tqdm",  # progress bars on a terminal
     ],
     extras_require={"test": ["pytest", "hypothesis"]},
 )
