@@ -102,9 +102,14 @@ def tfds_builder(name: str, data_dir: str | None = None):
   except Exception as e:  # tfds raises several types for unknown names
     raise UserError(f"unknown tensorflow-datasets name '{name}': {str(e).splitlines()[0]}") from None
   if not builder.is_prepared():
+    how = (f"download the ImageNet tars yourself (image-net.org), then `tfds build {name} "
+           "--data_dir=DIR --manual_dir=TARS` (README: ImageNet-size data)"
+           if name.startswith("imagenet") else
+           f"run `tfds build {name} --data_dir=DIR` where there is network")
     raise UserError(f"tensorflow-datasets '{name}' is not prepared under {builder.data_dir}: this "
-                    f"tool never downloads; run `tfds build {name} --data_dir=DIR` where there is "
-                    "network and pass --data_dir=DIR, or use --dataset=fashion_mnist_local")
+                    f"tool never downloads; {how} and pass --data_dir=DIR, or search on your own "
+                    "data (--dataset=folder:PATH or fashion_mnist_local; for --target=mobile see "
+                    "README 'on your own small dataset')")
   return builder
 
 

@@ -184,7 +184,12 @@ class TableCostModel(CostModel):
     if missing:
       shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
       raise UserError(f"latency table {self.table.path} lacks {len(missing)} op(s) this space needs: "
-                      f"{shown}; extend it with tools/build_latency_table.py (same --out resumes)")
+                      f"{shown} (another input size, channel count or class count than the "
+                      "table's?); measure them on the device with tools/build_latency_table.py "
+                      "(same --out resumes), or without a phone make a table for this space from "
+                      "the estimate: python tools/estimate_latency_table.py --space=SPACE "
+                      "--input_size=N --input_channels=C --num_classes=K --out=T.json and pass "
+                      "--latency_table=T.json (README: --target=mobile on your own data)")
 
   def op_cost(self, op: OpSpec) -> float:
     return self.table.latency(self.table.entry_key(op) or op.key)
