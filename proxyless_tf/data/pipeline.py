@@ -9,17 +9,21 @@ from proxyless_tf.data.sources import Split
 from proxyless_tf.errors import UserError
 
 
+def match_channels(x, channels: int):
+  """Gray -> the network's channels by repetition, color -> gray by the mean."""
+  have = x.shape[-1]
+  if have == channels:
+    return x
+  if have == 1:
+    return tf.repeat(x, channels, axis=-1)
+  if channels == 1:
+    return tf.reduce_mean(x, axis=-1, keepdims=True)
+  raise UserError(f"cannot map {have}-channel images to a {channels}-channel network input")
+
+
 def normalize(images, input_size: int, channels: int):
   """uint8 NHWC -> float32 in [-1, 1], resized to `input_size` and matched to `channels`."""
-  x = tf.cast(images, tf.float32) / 127.5 - 1.0
-  have = x.shape[-1]
-  if have != channels:
-    if have == 1:
-      x = tf.repeat(x, channels, axis=-1)
-    elif channels == 1:
-      x = tf.reduce_mean(x, axis=-1, keepdims=True)
-    else:
-      raise UserError(f"cannot map {have}-channel images to a {channels}-channel network input")
+  x = match_channels(tf.cast(images, tf.float32) / 127.5 - 1.0, channels)
   if x.shape[1] != input_size or x.shape[2] != input_size:
     x = tf.image.resize(x, (input_size, input_size))
   return x

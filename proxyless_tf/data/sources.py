@@ -135,27 +135,43 @@ def _decode_image(path: str, channels: int = 0):
   return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False).numpy()
 
 
-def load_image_folder(root: str) -> Dataset:
-  """`root/train/CLASS/*.png` and `root/test/CLASS/*.png` (or only `root/CLASS/*`: test = train)."""
+def folder_listing(root: str):
+  """(classes, {split: (paths, labels)}, has_test) of `root/train/CLASS/*` + `root/test/CLASS/*`
+  (or `root/CLASS/*` alone: only a train split). File names only; nothing is read."""
   if not os.path.isdir(root):
     raise UserError(f"image folder {root} does not exist")
-  split_dirs = {s: os.path.join(root, s) for s in ("train", "test")}
-  if not os.path.isdir(split_dirs["train"]):
-    split_dirs = {"train": root, "test": root}
+  split_dirs = {"train": root}
+  if os.path.isdir(os.path.join(root, "train")):
+    split_dirs = {s: os.path.join(root, s) for s in ("train", "test")
+                  if os.path.isdir(os.path.join(root, s))}
+  has_test = "test" in split_dirs
   classes = sorted(d for d in os.listdir(split_dirs["train"])
                    if os.path.isdir(os.path.join(split_dirs["train"], d)))
   if not classes:
     raise UserError(f"image folder {split_dirs['train']} has no class sub-folders")
-  splits = {}
+  listing = {}
   for split, directory in split_dirs.items():
-    images, labels = [], []
+    paths, labels = [], []
     for label, cls in enumerate(classes):
-      for path in sorted(glob.glob(os.path.join(directory, cls, "*"))):
-        if path.lower().endswith(IMAGE_EXTENSIONS):
-          images.append(_decode_image(path))
+      folder = os.path.join(directory, cls)
+      for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+        if name.lower().endswith(IMAGE_EXTENSIONS):
+          paths.append(os.path.join(directory, cls, name))
           labels.append(label)
-    if not images:
+    if not paths:
       raise UserError(f"image folder {directory} has no images ({', '.join(IMAGE_EXTENSIONS)})")
+    listing[split] = (np.array(paths), np.array(labels, np.int64))
+  return classes, listing, has_test
+
+
+def load_image_folder(root: str) -> Dataset:
+  """`root/train/CLASS/*.png` and `root/test/CLASS/*.png` (or only `root/CLASS/*`: test = train)."""
+  classes, listing, has_test = folder_listing(root)
+  splits = {}
+  for split in ("train", "test"):
+    paths, labels = listing[split if has_test else "train"]
+    images = [_decode_image(path) for path in paths]
+    directory = os.path.dirname(os.path.dirname(paths[0]))
     shapes = {im.shape for im in images}
     if len(shapes) != 1:
       raise UserError(f"images in {directory} have different shapes {sorted(shapes)[:3]}...; "

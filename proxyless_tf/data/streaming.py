@@ -48,37 +48,12 @@ class StreamSource:
 
 # -- sources ---------------------------------------------------------------------------------------
 
-def _folder_listing(root: str):
-  from proxyless_tf.data.sources import IMAGE_EXTENSIONS
-  if not os.path.isdir(root):
-    raise UserError(f"image folder {root} does not exist")
-  split_dirs = {s: os.path.join(root, s) for s in ("train", "test")}
-  has_test = os.path.isdir(split_dirs["train"]) and os.path.isdir(split_dirs["test"])
-  if not os.path.isdir(split_dirs["train"]):
-    split_dirs = {"train": root}
-  classes = sorted(d for d in os.listdir(split_dirs["train"])
-                   if os.path.isdir(os.path.join(split_dirs["train"], d)))
-  if not classes:
-    raise UserError(f"image folder {split_dirs['train']} has no class sub-folders")
-  listing = {}
-  for split, directory in split_dirs.items():
-    paths, labels = [], []
-    for label, cls in enumerate(classes):
-      for name in sorted(os.listdir(os.path.join(directory, cls))):
-        if name.lower().endswith(IMAGE_EXTENSIONS):
-          paths.append(os.path.join(directory, cls, name))
-          labels.append(label)
-    if not paths:
-      raise UserError(f"image folder {directory} has no images ({', '.join(IMAGE_EXTENSIONS)})")
-    listing[split] = (np.array(paths), np.array(labels, np.int64))
-  return classes, listing, has_test
-
-
 def folder_source(root: str) -> StreamSource:
   """`root/train/CLASS/*` and `root/test/CLASS/*` (or `root/CLASS/*`: the test split is hashed off
   the rest). Only file names are listed; keys are paths relative to `root`."""
   import tensorflow as tf
-  classes, listing, has_test = _folder_listing(root)
+  from proxyless_tf.data.sources import folder_listing
+  classes, listing, has_test = folder_listing(root)
   first = tf.io.decode_image(tf.io.read_file(listing["train"][0][0]), expand_animations=False)
   channels = int(first.shape[-1])
   if not has_test:
@@ -222,6 +197,7 @@ def resolve_augment(augment: str, input_size: int) -> str:
 def preprocess(image, input_size: int, channels: int, training: bool, augment: str, seed):
   """uint8 HWC (any size) -> float32 [-1, 1] at input_size x input_size x channels."""
   import tensorflow as tf
+  from proxyless_tf.data.pipeline import match_channels
   if augment == "imagenet":
     if training:
       crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
@@ -250,14 +226,8 @@ def preprocess(image, input_size: int, channels: int, training: bool, augment: s
       x = tf.pad(x, [[pad, pad], [pad, pad], [0, 0]])
       x = tf.image.stateless_random_crop(x, [input_size, input_size, tf.shape(x)[2]], crop_seed)
       x = tf.image.stateless_random_flip_left_right(x, seed=flip_seed)
-  x = tf.reshape(x, [input_size, input_size, -1]) / 127.5 - 1.0
-  have = image.shape[-1]
-  if have != channels:
-    if have == 1:
-      x = tf.repeat(x, channels, axis=-1)
-    elif channels == 1:
-      x = tf.reduce_mean(x, axis=-1, keepdims=True)
-  return tf.ensure_shape(x, [input_size, input_size, channels])
+  x = tf.reshape(x, [input_size, input_size, image.shape[-1]]) / 127.5 - 1.0
+  return tf.ensure_shape(match_channels(x, channels), [input_size, input_size, channels])
 
 
 # -- streams ---------------------------------------------------------------------------------------
