@@ -53,7 +53,8 @@ def main():
     load_pytorch_weights(model, config, os.path.join(args.dir, f"proxylessnas_{short}.pth"))
     keras_rel = rel(model(x, training=False))
     with tempfile.TemporaryDirectory() as tmp:
-      results = export_model(model, tmp, ("float",), x, x, log=lambda *_: None)
+      results = export_model(model, tmp, ("float",), x, x, log=lambda *_: None,
+                             input_kind="normalized")
       tflite_rel = rel(litert.run(litert.make_interpreter(model_path=results[0].path), x))
     same = build_model(config.replace(padding="same"))
     same.set_weights(model.get_weights())

@@ -59,7 +59,8 @@ def test_tflite_export_equals_pytorch(tmp_path):
   model = build_model(config)
   load_pytorch_weights(model, config, os.path.join(DATA, "tiny_original.pth"))
   x = _inputs()
-  results = export_model(model, str(tmp_path), ("float",), x, x, log=lambda *_: None)
+  results = export_model(model, str(tmp_path), ("float",), x, x, log=lambda *_: None,
+                         input_kind="normalized")  # PyTorch nets take mean/std-normalized input
   assert results[0].ok, results[0].problem
   got = litert.run(litert.make_interpreter(model_path=results[0].path), x)
   assert _rel(got, np.load(os.path.join(DATA, "logits_original.npy"))) < 1e-4

@@ -58,8 +58,10 @@ class StreamedData:
     keep = min(1.0, max_train_examples / total) if max_train_examples else 1.0
     self.splits = streaming.stream_splits(source, valid_fraction, keep_fraction=keep)
     self.train, self.valid = self.splits["train"], self.splits["valid"]
+    self.test = self.splits["test"]
     self.channels = source.channels
     self.num_classes = source.num_classes
+    self.class_names = source.class_names
     self.name = source.name
     self.augment = augment
 
@@ -89,6 +91,27 @@ def decoded_bytes(source) -> float:
   key, payload, _ = next(iter(source.elements("train").take(1)))
   image = tf.io.decode_image(payload, expand_animations=False)
   return float(np.prod(image.shape)) * source.counts["train"]
+
+
+def open_training_data(name: str, data_dir: str | None, *, stream: str = "auto",
+                       max_train_examples: int = 0, augment: str = "auto", seed: int = 0,
+                       log=print):
+  """For retraining: an in-memory data.Dataset, or StreamedData (train / test streams) when
+  `stream` says so (or, with "auto", when the decoded training split exceeds MEMORY_LIMIT)."""
+  if stream not in STREAM_CHOICES:
+    raise UserError(f"--stream must be one of {', '.join(STREAM_CHOICES)}, got {stream!r}")
+  if stream == "yes" or (stream == "auto" and name != "fashion_mnist_local"):
+    source = streaming.open_source(name, data_dir)
+    size = decoded_bytes(source)
+    if stream == "yes" or size > MEMORY_LIMIT:
+      if stream == "auto":
+        log(f"{name}: about {size / 1024**3:.1f} GiB decoded; streaming it")
+      return StreamedData(source, 0.02, max_train_examples, augment)
+  data = load_dataset(name, data_dir)
+  if max_train_examples:
+    data.train = data.train.take(np.random.default_rng(seed).permutation(
+        len(data.train))[:max_train_examples])
+  return data
 
 
 def open_search_data(name: str, data_dir: str | None, *, stream: str = "auto",

@@ -41,6 +41,7 @@ class StreamSource:
   make_elements: object  # (split, order_seed) -> tf.data.Dataset
   has_test: bool = True
   shuffle_buffer: int = 0  # 0: the order needs no buffer (keys shuffled whole)
+  class_names: tuple = ()
 
   def elements(self, split: str, order_seed: int | None = None):
     return self.make_elements(split, order_seed)
@@ -76,7 +77,8 @@ def folder_source(root: str) -> StreamSource:
                                        deterministic=True)
 
   return StreamSource(f"folder:{root}", len(classes), channels,
-                      {s: len(v[0]) for s, v in listing.items()}, make_read, has_test)
+                      {s: len(v[0]) for s, v in listing.items()}, make_read, has_test,
+                      class_names=tuple(classes))
 
 
 def tfrecord_source(prefix: str, shuffle_buffer: int = 2048) -> StreamSource:
@@ -139,7 +141,7 @@ def tfds_source(name: str, data_dir: str | None = None, shuffle_buffer: int = 20
 
   counts = {s: int(builder.info.splits[s].num_examples) for s in ("train", "test")}
   return StreamSource(name, int(features["label"].num_classes), channels, counts, make,
-                      shuffle_buffer=shuffle_buffer)
+                      shuffle_buffer=shuffle_buffer, class_names=tuple(features["label"].names))
 
 
 def open_source(name: str, data_dir: str | None = None) -> StreamSource:

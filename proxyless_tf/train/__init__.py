@@ -26,10 +26,18 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
   if isinstance(strategy, str):
     strategy = make_strategy(strategy)
   size, channels = config.input_size, config.input_channels
-  train_ds = make_dataset(data.train, batch_size, size, channels, training=True, seed=seed,
-                          repeat=False)
-  test_ds = make_dataset(data.test, batch_size, size, channels, training=False)
-  steps = max(1, len(data.train) // batch_size) * epochs
+  per_epoch = None
+  if getattr(data, "streamed", False):  # data.search_data.StreamedData: files read as it goes
+    per_epoch = max(1, data.train_count() // batch_size)
+    train_ds = data.train.dataset(batch_size, size, channels, training=True, augment=data.augment,
+                                  seed=seed, repeat=True)
+    test_ds = data.test.dataset(batch_size, size, channels, training=False, augment=data.augment,
+                                drop_remainder=False)
+  else:
+    train_ds = make_dataset(data.train, batch_size, size, channels, training=True, seed=seed,
+                            repeat=False)
+    test_ds = make_dataset(data.test, batch_size, size, channels, training=False)
+  steps = (per_epoch or max(1, len(data.train) // batch_size)) * epochs
   with strategy.scope(), policy_scope(dtype_policy):
     model = build_model(config)
     schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
@@ -42,6 +50,7 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
   os.makedirs(out, exist_ok=True)
   history = model.fit(
       train_ds.map(one_hot), validation_data=test_ds.map(one_hot), epochs=epochs, verbose=verbose,
+      steps_per_epoch=per_epoch,
       callbacks=[keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
                  keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")), *callbacks])
   if dtype_policy != "float32":

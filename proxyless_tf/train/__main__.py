@@ -17,7 +17,7 @@ from proxyless_tf.errors import UserError
 from proxyless_tf.train import train
 from proxyless_tf.utils.cli import run_main
 from proxyless_tf.utils.files import atomic_write_text
-from proxyless_tf.utils.search_flags import define_strategy_flags
+from proxyless_tf.utils.search_flags import define_strategy_flags, define_stream_flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("arch", None, "Arch JSON (e.g. a search's arch.json), preset, or net.config.")
@@ -44,6 +44,7 @@ flags.DEFINE_bool("split_large_depthwise", True, "--export: depthwise convs over
 
 
 define_strategy_flags()
+define_stream_flags()
 
 
 def main(argv):
@@ -53,20 +54,21 @@ def main(argv):
   split_host_cpu(FLAGS.cpu_devices)
   if not FLAGS.arch:
     raise UserError("--arch is required (e.g. --arch=runs/quickstart/arch.json)")
-  import numpy as np
   from proxyless_tf.arch import load_arch, save_arch
   from proxyless_tf.export import tflite
   modes = tflite.parse_modes(FLAGS.quantize) if FLAGS.quantize else ()  # checked before training
   if os.path.exists(FLAGS.out) and not os.path.isdir(FLAGS.out):
     raise UserError(f"--out {FLAGS.out} is a file; give a directory")
-  from proxyless_tf.data import load_dataset, sample_batch
-  data = load_dataset(FLAGS.dataset, FLAGS.data_dir)
+  from proxyless_tf.data import sample_batch
+  from proxyless_tf.data.search_data import open_training_data
+  data = open_training_data(FLAGS.dataset, FLAGS.data_dir, stream=FLAGS.stream,
+                            max_train_examples=FLAGS.max_train_examples, augment=FLAGS.augment,
+                            seed=FLAGS.seed)
+  streamed = getattr(data, "streamed", False)
+  channels = data.channels if streamed else data.image_shape[-1]
   config = load_arch(FLAGS.arch).with_io(num_classes=data.num_classes)
-  if config.input_channels != data.image_shape[-1]:
-    config = config.with_io(input_channels=data.image_shape[-1])
-  if FLAGS.max_train_examples:
-    data.train = data.train.take(np.random.default_rng(FLAGS.seed).permutation(
-        len(data.train))[:FLAGS.max_train_examples])
+  if config.input_channels != channels:
+    config = config.with_io(input_channels=channels)
   save_arch(config, os.path.join(FLAGS.out, "arch.json"))
   model, history = train(config, data, FLAGS.out, FLAGS.epochs, FLAGS.batch_size, FLAGS.lr,
                          FLAGS.momentum, FLAGS.weight_decay, FLAGS.label_smoothing,
@@ -86,10 +88,15 @@ def main(argv):
   if modes:
     from proxyless_tf.export.pipeline import export_model, report
     shape = (config.input_size, config.input_channels)
+    if streamed:  # a calibration batch and a check batch from the streams
+      calibration = next(iter(data.train.dataset(128, *shape, training=False)))[0].numpy()
+      check = next(iter(data.test.dataset(256, *shape, training=False, drop_remainder=False)))[0]
+      check = check.numpy()
+    else:
+      calibration = sample_batch(data.train, 128, *shape, seed=FLAGS.seed)
+      check = sample_batch(data.test, 256, *shape, seed=FLAGS.seed)
     results = export_model(model, os.path.join(FLAGS.out, "export"),
-                           modes,
-                           sample_batch(data.train, 128, *shape, seed=FLAGS.seed),
-                           sample_batch(data.test, 256, *shape, seed=FLAGS.seed),
+                           modes, calibration, check,
                            max_depthwise_taps=tflite.XNNPACK_MAX_TAPS
                            if FLAGS.split_large_depthwise else None, input_kind=FLAGS.input)
     report(results)
