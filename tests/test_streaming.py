@@ -111,6 +111,15 @@ def test_imagenet_preprocessing_crops_at_the_input_size():
   np.testing.assert_allclose(evaluation.numpy(), resized.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["folder", "tfrecord"])
+def test_imagenet_augmentation_runs_in_the_stream(sources, kind):
+  split = streaming.stream_splits(sources[kind], valid_fraction=0.2)["train"]
+  for training in (True, False):
+    x, y = next(iter(split.dataset(4, 24, 3, training=training, augment="imagenet", seed=1)))
+    assert x.shape == (4, 24, 24, 3) and y.shape == (4,)
+    assert -1.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0
+
+
 def test_search_data_streams_or_reads_into_memory(sources, tmp_path):
   root = sources["folder"].name[len("folder:"):]
   streamed = open_search_data(f"folder:{root}", None, stream="yes", valid_fraction=0.2)

@@ -200,6 +200,7 @@ def preprocess(image, input_size: int, channels: int, training: bool, augment: s
   """uint8 HWC (any size) -> float32 [-1, 1] at input_size x input_size x channels."""
   import tensorflow as tf
   from proxyless_tf.data.pipeline import match_channels
+  have = image.shape[-1]  # static (decoded with the source's channels); crops lose it
   if augment == "imagenet":
     if training:
       crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
@@ -228,7 +229,7 @@ def preprocess(image, input_size: int, channels: int, training: bool, augment: s
       x = tf.pad(x, [[pad, pad], [pad, pad], [0, 0]])
       x = tf.image.stateless_random_crop(x, [input_size, input_size, tf.shape(x)[2]], crop_seed)
       x = tf.image.stateless_random_flip_left_right(x, seed=flip_seed)
-  x = tf.reshape(x, [input_size, input_size, image.shape[-1]]) / 127.5 - 1.0
+  x = tf.reshape(x, [input_size, input_size, have]) / 127.5 - 1.0
   return tf.ensure_shape(match_channels(x, channels), [input_size, input_size, channels])
 
 
