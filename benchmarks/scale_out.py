@@ -265,10 +265,11 @@ def main():
     lines.append(f"| {name} | {r['replicas']} | {1000 * r['weight_step_s']:.1f} | "
                  f"{r['weight_step_s'] / one['weight_step_s']:.2f} | "
                  f"{1000 * r['arch_step_s']:.1f} | {r['arch_step_s'] / one['arch_step_s']:.2f} |")
-  lines += ["", "With one device, a step's small ops (32x32, batch 64) leave one of the two cores "
-            "idle much of the time; two replicas each run half the batch on their own thread, so "
-            "they fill both cores: the ratios below 1 are that, not a speed-up a real second "
-            "device would add on top.", "",
+  lines += ["", "Ratios near 1: the replication machinery (all-reduce of every gradient, "
+            "per-replica launches, cross-process collectives for the workers) costs at most a few "
+            "percent per step here. A ratio below 1 means two half-batches on their own threads "
+            "filled the 2 cores better than one device's small ops (32x32, batch 64) do, not a "
+            "speed-up a real second device would bring.", "",
             "### Memory of a streamed search as the dataset grows", "",
             "RSS of a short search (6 weight steps, `tiny` space at 16 px) on generated folders "
             "of 64x64x3 PNGs (12 KB decoded each; without a test folder the train split doubles "
