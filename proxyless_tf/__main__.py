@@ -21,7 +21,8 @@ COMMANDS = {
 
 def usage() -> str:
   width = max(map(len, COMMANDS))
-  lines = ["usage: proxyless_tf COMMAND [--flags]   (proxyless_tf COMMAND --help for its flags)", ""]
+  lines = ["usage: proxyless_tf COMMAND [--flags]   (proxyless_tf COMMAND --help for its flags)",
+           ""]
   lines += [f"  {name:<{width}}  {what}" for name, what in COMMANDS.items()]
   return "\n".join(lines)
 

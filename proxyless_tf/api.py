@@ -204,8 +204,9 @@ def export(model, out: str, *, quantize=("float", "int8"), data=None,
   else:
     images = as_split(data).images if not isinstance(data, np.ndarray) else _images(data, "data")
   x = normalize(images[:256], size, channels).numpy()
+  taps = tflite.XNNPACK_MAX_TAPS if split_large_depthwise else None
   results = export_model(model, out, modes, x[:128], x, log=log, input_kind=input,
-                         max_depthwise_taps=tflite.XNNPACK_MAX_TAPS if split_large_depthwise else None)
+                         max_depthwise_taps=taps)
   report(results, log=log)
   from proxyless_tf.export.app_files import write_app_files
   from proxyless_tf.model import arch_from_model

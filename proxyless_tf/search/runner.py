@@ -227,7 +227,8 @@ class SearchRun:
     folder = os.path.join(config.out, "checkpoints")
     if not self.chief:
       folder = os.path.join(config.out, f".worker{worker_index(self.strategy)}_scratch")
-    self.manager = tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=3 if self.chief else 1)
+    self.manager = tf.train.CheckpointManager(self.checkpoint, folder,
+                                              max_to_keep=3 if self.chief else 1)
     # TensorBoard: train/ (per-step loss, accuracy, lr; arch steps; epoch means) and validation/
     # (held-out loss and accuracy, same tags, so TensorBoard overlays them)
     board = os.path.join(config.out, "tensorboard")
