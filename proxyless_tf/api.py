@@ -126,42 +126,43 @@ def as_dataset(data, num_classes: int | None = None, test_fraction: float = 0.1,
 
 @_api_errors
 def search(data, *, target: str = "flops", out: str = "runs/search", target_latency: float = 0.0,
-           latency_table: str | None = None, precision: str = "float", num_threads: int = 1,
+           latency_table: str | None = None, precision: str | None = None, num_threads: int = 1,
            callbacks=None, resume: bool = False, cost_model=None, strategy=None, log=print,
            **options):
-    """Searches an architecture for `target` ("flops", "cpu", "mobile", "gpu", "none"), or for
-    your own `cost_model`. `options` are SearchConfig's fields (space, epochs, warmup_epochs,
-    batch_size, arch_lr, weight_sharing, ...); the target's flag file supplies the rest, as on the
-    command line. Returns a SearchResult: `.arch` (ArchConfig), `.history`, `.predicted_latency`,
-    `.arch_path`."""
-    from proxyless_tf.latency.targets import cost_model_for_target
-    from proxyless_tf.search.runner import SearchConfig, SearchRun
-    from proxyless_tf.utils.search_flags import read_target_defaults
-    fields = {f.name for f in dataclasses.fields(SearchConfig)}
-    unknown = sorted(set(options) - fields)
-    if unknown:
-      raise UserError(f"search() got unknown options {', '.join(unknown)}; known: "
-                      f"{', '.join(sorted(fields - {'out'}))}")
-    defaults = read_target_defaults(target)
-    table = latency_table or defaults.pop("latency_table", None)
-    settings = {k: v for k, v in defaults.items() if k in fields}
-    settings.update(options)
-    if target_latency:
-      settings["target_latency"] = target_latency
-    settings["out"] = out
-    if not isinstance(data, str):
-      settings.setdefault("dataset", "arrays")
-    config = SearchConfig(**{k: _coerce(k, v) for k, v in settings.items()})
-    if cost_model is None and target != "none":
-      cost_model = cost_model_for_target(target, table=table, precision=precision,
-                                         num_threads=num_threads, log=log)
-    dataset = None
-    if isinstance(data, str):
-      config.dataset = data
-    else:
-      dataset = as_dataset(data, seed=config.seed)
-    run = SearchRun(config, cost_model, log=log, dataset=dataset, strategy=strategy)
-    return run.run(resume=resume, callbacks=callbacks)
+  """Searches an architecture for `target` ("flops", "cpu", "mobile", "gpu", "none"), or for
+  your own `cost_model`. `options` are SearchConfig's fields (space, epochs, warmup_epochs,
+  batch_size, arch_lr, weight_sharing, ...); the target's flag file supplies the rest, as on the
+  command line. Returns a SearchResult: `.arch` (ArchConfig), `.history`, `.predicted_latency`,
+  `.arch_path`."""
+  from proxyless_tf.latency.targets import cost_model_for_target
+  from proxyless_tf.search.runner import SearchConfig, SearchRun
+  from proxyless_tf.utils.search_flags import read_target_defaults
+  fields = {f.name for f in dataclasses.fields(SearchConfig)}
+  unknown = sorted(set(options) - fields)
+  if unknown:
+    raise UserError(f"search() got unknown options {', '.join(unknown)}; known: "
+                    f"{', '.join(sorted(fields - {'out'}))}")
+  defaults = read_target_defaults(target)
+  table = latency_table or defaults.pop("latency_table", None)
+  precision = precision or defaults.get("precision", "float")
+  settings = {k: v for k, v in defaults.items() if k in fields}
+  settings.update(options)
+  if target_latency:
+    settings["target_latency"] = target_latency
+  settings["out"] = out
+  if not isinstance(data, str):
+    settings.setdefault("dataset", "arrays")
+  config = SearchConfig(**{k: _coerce(k, v) for k, v in settings.items()})
+  if cost_model is None and target != "none":
+    cost_model = cost_model_for_target(target, table=table, precision=precision,
+                                       num_threads=num_threads, log=log)
+  dataset = None
+  if isinstance(data, str):
+    config.dataset = data
+  else:
+    dataset = as_dataset(data, seed=config.seed)
+  run = SearchRun(config, cost_model, log=log, dataset=dataset, strategy=strategy)
+  return run.run(resume=resume, callbacks=callbacks)
 
 
 @_api_errors
