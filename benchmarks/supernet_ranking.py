@@ -44,6 +44,8 @@ def main():
   parser.add_argument("--standalone_steps", type=int, default=450)
   parser.add_argument("--lr", type=float, default=0.05)
   parser.add_argument("--sharing", default="independent,nested")
+  parser.add_argument("--section", default="supernet_ranking",
+                      help="BENCHMARKS.md section to write (another keeps earlier runs)")
   args = parser.parse_args()
   import keras
   import tensorflow as tf
@@ -112,7 +114,8 @@ def main():
   lines = ["## Supernet ranking after warm-up (Kendall tau)", "",
            f"Command: `python benchmarks/supernet_ranking.py --warmups={args.warmups} "
            f"--subnets={args.subnets} --standalone_steps={args.standalone_steps} "
-           f"--sharing={args.sharing}`  ",
+           f"--sharing={args.sharing}"
+           + (f" --section={args.section}" if args.section != "supernet_ranking" else "") + "`  ",
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Fashion-MNIST, `small` space at 32x32, "
            "12k training / 1000 held-out images, batch 64, lr 0.05 cosine. Inherited = held-out "
            "accuracy of the sub-network with the supernet's weights after warm-up (BN on batch "
@@ -126,7 +129,7 @@ def main():
     lines.append(f"| {sharing} | {warmup} | {seconds:.0f} | {train_acc:.3f} | {k3e6_acc:.3f} | "
                  f"{np.mean(scores):.3f} ({min(scores):.3f}-{max(scores):.3f}) | "
                  f"{np.mean(truth):.3f} ({min(truth):.3f}-{max(truth):.3f}) | {tau:+.2f} |")
-  publish("supernet_ranking", lines)
+  publish(args.section, lines)
 
 
 if __name__ == "__main__":
