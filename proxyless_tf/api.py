@@ -150,8 +150,8 @@ def search(data, *, target: str = "flops", out: str = "runs/search", target_late
   if target_latency:
     settings["target_latency"] = target_latency
   settings["out"] = out
-  if not isinstance(data, str):
-    settings.setdefault("dataset", "arrays")
+  if not isinstance(data, str):  # the data given, not the flag file's dataset
+    settings["dataset"] = "arrays"
   config = SearchConfig(**{k: _coerce(k, v) for k, v in settings.items()})
   if cost_model is None and target != "none":
     cost_model = cost_model_for_target(target, table=table, precision=precision,
