@@ -136,7 +136,9 @@ def search(data, *, target: str = "flops", out: str = "runs/search", target_late
   `.arch_path`."""
   from proxyless_tf.latency.targets import cost_model_for_target
   from proxyless_tf.search.runner import SearchConfig, SearchRun
-  from proxyless_tf.utils.search_flags import read_target_defaults
+  from proxyless_tf.utils.search_flags import TARGETS, read_target_defaults
+  if target not in TARGETS:
+    raise UserError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
   fields = {f.name for f in dataclasses.fields(SearchConfig)}
   unknown = sorted(set(options) - fields)
   if unknown:

@@ -93,20 +93,31 @@ def decoded_bytes(source) -> float:
   return float(np.prod(image.shape)) * source.counts["train"]
 
 
+def _source_to_stream(name: str, data_dir: str | None, stream: str, log):
+  """The StreamSource to stream `name` from, or None to read it into memory: as `stream` says,
+  and with "auto" by the decoded size of the training split (Fashion-MNIST: always memory)."""
+  if stream not in STREAM_CHOICES:
+    raise UserError(f"--stream must be one of {', '.join(STREAM_CHOICES)}, got {stream!r}")
+  if stream == "no" or (stream == "auto" and name == "fashion_mnist_local"):
+    return None
+  source = streaming.open_source(name, data_dir)
+  if stream == "auto":
+    size = decoded_bytes(source)
+    if size <= MEMORY_LIMIT:
+      return None
+    log(f"{name}: about {size / 1024**3:.1f} GiB decoded; streaming it (--stream=no reads it "
+        "into memory)")
+  return source
+
+
 def open_training_data(name: str, data_dir: str | None, *, stream: str = "auto",
                        max_train_examples: int = 0, augment: str = "auto", seed: int = 0,
                        log=print):
   """For retraining: an in-memory data.Dataset, or StreamedData (train / test streams) when
   `stream` says so (or, with "auto", when the decoded training split exceeds MEMORY_LIMIT)."""
-  if stream not in STREAM_CHOICES:
-    raise UserError(f"--stream must be one of {', '.join(STREAM_CHOICES)}, got {stream!r}")
-  if stream == "yes" or (stream == "auto" and name != "fashion_mnist_local"):
-    source = streaming.open_source(name, data_dir)
-    size = decoded_bytes(source)
-    if stream == "yes" or size > MEMORY_LIMIT:
-      if stream == "auto":
-        log(f"{name}: about {size / 1024**3:.1f} GiB decoded; streaming it")
-      return StreamedData(source, 0.02, max_train_examples, augment)
+  source = _source_to_stream(name, data_dir, stream, log)
+  if source is not None:
+    return StreamedData(source, 0.02, max_train_examples, augment)
   data = load_dataset(name, data_dir)
   if max_train_examples:
     data.train = data.train.take(np.random.default_rng(seed).permutation(
@@ -120,19 +131,11 @@ def open_search_data(name: str, data_dir: str | None, *, stream: str = "auto",
                      dataset=None, log=print):
   """The search's data: `dataset` (an in-memory data.Dataset) when given, else `name` read into
   memory or streamed as `stream` says."""
-  if stream not in STREAM_CHOICES:
-    raise UserError(f"--stream must be one of {', '.join(STREAM_CHOICES)}, got {stream!r}")
   if dataset is not None:
     if stream == "yes":
       raise UserError("stream='yes' needs a dataset name, not in-memory arrays")
     return InMemoryData(dataset, valid_per_class, max_train_examples, seed)
-  if stream == "no" or (stream == "auto" and name == "fashion_mnist_local"):
+  source = _source_to_stream(name, data_dir, stream, log)
+  if source is None:
     return InMemoryData(load_dataset(name, data_dir), valid_per_class, max_train_examples, seed)
-  source = streaming.open_source(name, data_dir)
-  if stream == "auto":
-    size = decoded_bytes(source)
-    if size <= MEMORY_LIMIT:
-      return InMemoryData(load_dataset(name, data_dir), valid_per_class, max_train_examples, seed)
-    log(f"{name}: about {size / 1024**3:.1f} GiB decoded; streaming it (--stream=no reads it "
-        "into memory)")
   return StreamedData(source, valid_fraction, max_train_examples, augment)

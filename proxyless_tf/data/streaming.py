@@ -111,13 +111,16 @@ def tfrecord_source(prefix: str, shuffle_buffer: int = 2048) -> StreamSource:
     return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
   try:
-    counts = {s: int(make(s, None).reduce(np.int64(0), lambda n, _: n + 1)) for s in files}
+    # one read of each split: its size, and (train) the largest label
+    tallies = {s: make(s, None).map(lambda k, p, y: y).reduce(
+        (np.int64(0), np.int64(0)), lambda acc, y: (acc[0] + 1, tf.maximum(acc[1], y)))
+        for s in files}
+    counts = {s: int(n) for s, (n, _) in tallies.items()}
     first = next(iter(make("train", None).take(1)))
   except tf.errors.OpError as e:
     raise UserError(f"bad TFRecord data under {prefix}: {e.message.splitlines()[0]}") from None
   channels = int(tf.io.decode_image(first[1], expand_animations=False).shape[-1])
-  labels = make("train", None).map(lambda k, p, y: y).reduce(np.int64(0), tf.maximum)
-  return StreamSource(f"tfrecord:{prefix}", int(labels) + 1, channels, counts, make,
+  return StreamSource(f"tfrecord:{prefix}", int(tallies["train"][1]) + 1, channels, counts, make,
                       shuffle_buffer=shuffle_buffer)
 
 

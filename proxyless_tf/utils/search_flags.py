@@ -152,28 +152,23 @@ def read_flag_file(path: str) -> list[tuple[str, str]]:
 
 
 def read_target_defaults(target: str) -> dict:
-  """{flag: text value} of flags/TARGET.flags (the Python API's defaults for a target)."""
-  if target not in TARGETS:
-    raise UserError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
+  """{flag: text value} of flags/TARGET.flags: the defaults a target brings (command line and
+  Python API alike). `none` may have no file: the built-in defaults are its settings."""
   path = os.path.join(FLAGS_DIR, f"{target}.flags")
   if not os.path.exists(path):
     if target == "none":
       return {}
-    raise UserError(f"--target={target}: its flag file {path} is missing (a broken install?)")
+    raise UserError(f"--target={target}: its flag file {path} is missing (a broken install?); "
+                    "reinstall proxyless_tf from its checkout (`bash install.sh`)")
   return {name: value for name, value in read_flag_file(path) if name != "target"}
 
 
 def apply_target_defaults(target: str) -> None:
   path = os.path.join(FLAGS_DIR, f"{target}.flags")
-  if not os.path.exists(path):
-    if target == "none":  # accuracy alone: the built-in defaults are its settings
-      return
-    raise UserError(f"--target={target}: its flag file {path} is missing (a broken install?); "
-                    "reinstall proxyless_tf from its checkout (`bash install.sh`)")
-  for name, value in read_flag_file(path):
+  for name, value in read_target_defaults(target).items():
     if name not in FLAGS:
       raise UserError(f"{path}: unknown flag --{name}")
-    if name != "target" and not FLAGS[name].present:
+    if not FLAGS[name].present:
       FLAGS[name].parse(value)
       FLAGS[name].present = 0  # still a default: a later --flagfile or flag may override
 
