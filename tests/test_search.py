@@ -58,6 +58,11 @@ def test_search_writes_arch_png_checkpoints_and_logs(tmp_path, synthetic_dataset
   assert [row["epoch"] for row in result.history] == [1, 2, 3]
   assert result.history[-1]["expected_latency"] > 0
   assert result.predicted_latency == pytest.approx(FlopsCostModel().predict(arch))
+  # the result says what it is worth: a few arch steps leave the distribution near uniform
+  most = sum(np.log(len(s.candidates)) for s in get_space("tiny").mixed_ops())
+  assert result.entropy_ratio * most == pytest.approx(result.history[-1]["entropy"], rel=1e-4)
+  assert any(line.startswith("learned distribution: entropy") and "close to uniform" in line
+             for line in logs)
   assert any("epoch 3 (search)" in line for line in logs)
 
 
@@ -394,3 +399,13 @@ def test_resume_notices_a_changed_latency_table(tmp_path, synthetic_dataset):
   with pytest.raises(UserError, match="different cost model"):
     SearchRun(_config(tmp_path, max_steps=6), FlopsCostModel(), log=lambda *_: None,
               dataset=synthetic_dataset).run(resume=True)
+
+
+def test_distribution_verdict_tells_a_decided_search_from_a_near_uniform_one():
+  from proxyless_tf.search.confidence import distribution_verdict
+  uniform = [np.full(7, 1 / 7), np.full(6, 1 / 6)]
+  ratio, text = distribution_verdict(uniform)
+  assert ratio == pytest.approx(1.0) and "close to uniform" in text and "0 of 2 decisions" in text
+  decided = [np.array([0.97, 0.01, 0.01, 0.01]), np.array([0.02, 0.9, 0.08])]
+  ratio, text = distribution_verdict(decided)
+  assert 0 < ratio < 0.3 and "close to uniform" not in text and "2 of 2 decisions" in text

@@ -23,6 +23,7 @@ from proxyless_tf.data.search_data import STREAM_CHOICES, open_search_data
 from proxyless_tf.data.streaming import AUGMENTS
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import ExpectedCost
+from proxyless_tf.search.confidence import distribution_verdict
 from proxyless_tf.search.steps import ArchObjective, SearchSteps
 from proxyless_tf.search.target_latency import LatencyController, choices_at_latency
 from proxyless_tf.space.space import get_space
@@ -132,6 +133,9 @@ class SearchResult:
   predicted_latency: float | None
   steps: int
   history: list
+  # entropy of the learned distribution / its maximum: near 1, the derived net is about a random
+  # one of its cost (search/confidence.py)
+  entropy_ratio: float | None = None
 
   @property
   def arch(self):
@@ -596,9 +600,11 @@ class SearchRun:
       verdict = "within" if abs(error) <= 3 else "OUTSIDE"
       self.log(f"requested {self.controller.target:.3f} {self.cost_model.unit}, predicted "
                f"{predicted:.3f} ({error:+.1f}%: {verdict} +-3%)")
+    ratio, assessment = distribution_verdict(self.net.probabilities())
+    self.log(assessment)
     if history:
       history = self._write_history(history)
     self.log(f"wrote {arch_path} and {png_path}; retrain with: python -m proxyless_tf.train "
              f"--arch={arch_path} --dataset={self.config.dataset}")
-    return SearchResult(arch_path, png_path, arch, predicted, steps, history)
+    return SearchResult(arch_path, png_path, arch, predicted, steps, history, ratio)
 

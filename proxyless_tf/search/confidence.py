@@ -1,0 +1,37 @@
+"""Does the search's result mean something? A verdict on the learned distribution, for the log.
+
+The architecture is derived from the per-decision probabilities. While they are still close to
+uniform, the derived net is chosen by the cost term and chance, not by what the supernet learned:
+at the quickstart's budget this is the case, and such a net is about as accurate as a random one
+of the same cost (BENCHMARKS.md "Can the supernet rank nets of the same cost?"). Users should be
+told so instead of trusting a net that only looks searched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEAR_UNIFORM = 0.9  # entropy / its maximum above this: the distribution has barely moved
+
+
+def entropy_ratio(probabilities) -> float:
+  """Entropy of the per-decision distributions over its maximum (1: uniform, 0: decided)."""
+  entropy = maximum = 0.0
+  for p in probabilities:
+    p = np.asarray(p, np.float64)
+    entropy += float(-(p * np.log(np.maximum(p, 1e-30))).sum())
+    maximum += float(np.log(len(p)))
+  return entropy / maximum if maximum > 0 else 0.0
+
+
+def distribution_verdict(probabilities) -> tuple[float, str]:
+  """(entropy ratio, one log line saying what the derived net is worth)."""
+  ratio = entropy_ratio(probabilities)
+  decided = sum(float(np.max(p)) >= 0.5 for p in probabilities)
+  text = (f"learned distribution: entropy {100 * ratio:.0f}% of uniform; {decided} of "
+          f"{len(probabilities)} decisions have a choice with probability >= 0.5")
+  if ratio > NEAR_UNIFORM:
+    text += (". It is still close to uniform: the derived net was picked by its cost and chance "
+             "more than by accuracy, about as good as a random net of that cost. Search longer "
+             "(more --epochs) before trusting its choices")
+  return ratio, text
