@@ -138,6 +138,7 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
     result = run.run(resume=True)
     stages.finish("search", {"arch": result.arch_path, "png": result.png_path,
                              "predicted": result.predicted_latency,
+                             "entropy_ratio": result.entropy_ratio,
                              "seconds": time.monotonic() - start})
   elif cost_model is not None:
     cost_model.prepare(_space_of(search_config, data))

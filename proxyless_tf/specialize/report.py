@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
+from proxyless_tf.search.confidence import NEAR_UNIFORM
 from proxyless_tf.utils.files import atomic_write_text
 
 # Predicted latency within this of the measured one counts as "the predictor holds" here.
@@ -31,6 +32,12 @@ def verdicts(report: dict) -> list[str]:
                  f"({_pct(s['predicted'], t):+.1f}%)" + (
                      f", measured {s[measured_key]:.3f} ms ({_pct(s[measured_key], t):+.1f}%)"
                      if s["unit"] == "ms" else "") + ".")
+  ratio = report.get("search", {}).get("entropy_ratio")
+  if ratio is not None and ratio > NEAR_UNIFORM:
+    lines.append(f"- The search's learned distribution is still close to uniform (entropy "
+                 f"{100 * ratio:.0f}% of its maximum): the searched net was picked by its cost and "
+                 "chance more than by accuracy, about as good as a random net of that cost. "
+                 "Search longer (more --epochs) before reading its choices as findings.")
   chance = [name for name, r in rows.items() if r["keras_accuracy"] < 1.5 / report["num_classes"]]
   if chance:
     lines.append(f"- {' and '.join(chance)} did not learn (accuracy at chance level for "
