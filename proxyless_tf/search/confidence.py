@@ -32,6 +32,7 @@ def distribution_verdict(probabilities) -> tuple[float, str]:
           f"{len(probabilities)} decisions have a choice with probability >= 0.5")
   if ratio > NEAR_UNIFORM:
     text += (". It is still close to uniform: the derived net was picked by its cost and chance "
-             "more than by accuracy, about as good as a random net of that cost. Search longer "
-             "(more --epochs) before trusting its choices")
+             "more than by accuracy; treat it as a random net of that cost. More --epochs "
+             "concentrate the distribution, but at small budgets the supernet may still not rank "
+             "nets of one cost (README, What to expect)")
   return ratio, text

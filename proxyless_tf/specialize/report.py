@@ -36,8 +36,8 @@ def verdicts(report: dict) -> list[str]:
   if ratio is not None and ratio > NEAR_UNIFORM:
     lines.append(f"- The search's learned distribution is still close to uniform (entropy "
                  f"{100 * ratio:.0f}% of its maximum): the searched net was picked by its cost and "
-                 "chance more than by accuracy, about as good as a random net of that cost. "
-                 "Search longer (more --epochs) before reading its choices as findings.")
+                 "chance more than by accuracy; compare it with random nets of its cost before "
+                 "reading its choices as findings (more --epochs concentrate the distribution).")
   chance = [name for name, r in rows.items() if r["keras_accuracy"] < 1.5 / report["num_classes"]]
   if chance:
     lines.append(f"- {' and '.join(chance)} did not learn (accuracy at chance level for "
