@@ -44,6 +44,8 @@ def main():
   os.makedirs(args.out, exist_ok=True)
   st = State(args.out)
 
+  from proxyless_tf.utils.determinism import enable_determinism
+  enable_determinism()  # reruns reproduce the trainings (and reuse state.json honestly)
   import keras
   from proxyless_tf.arch import load_arch
   from proxyless_tf.arch.stats import totals

@@ -49,6 +49,8 @@ def main():
   p.add_argument("--standalone_epochs", type=int, default=1)
   args = p.parse_args()
 
+  from proxyless_tf.utils.determinism import enable_determinism
+  enable_determinism()  # reruns reproduce the trainings (and reuse state.json honestly)
   import keras
   import tensorflow as tf
   from proxyless_tf.arch import load_arch

@@ -39,6 +39,8 @@ flags.DEFINE_enum("input", "uint8", ["uint8", "normalized"], "--export: what the
                   "take: uint8 raw pixels (normalized inside the model; for apps) or float32 "
                   "already in [-1, 1].")
 flags.DEFINE_integer("seed", 0, "Seed.", lower_bound=0)
+flags.DEFINE_bool("deterministic", True, "TensorFlow op determinism and one inter-op thread: the "
+                  "same flags and seed give the same weights and history.json (cost: a few %).")
 flags.DEFINE_bool("split_large_depthwise", True, "--export: depthwise convs over 25 taps as "
                   "<= 25-tap pieces for XNNPACK (same function); off for GPU / NNAPI delegates.")
 
@@ -52,6 +54,9 @@ def main(argv):
     raise UserError(f"unexpected arguments {argv[1:]}")
   from proxyless_tf.utils.strategy import split_host_cpu
   split_host_cpu(FLAGS.cpu_devices)
+  if FLAGS.deterministic:
+    from proxyless_tf.utils.determinism import enable_determinism
+    enable_determinism()  # before TensorFlow starts its runtime
   if not FLAGS.arch:
     raise UserError("--arch is required (e.g. --arch=runs/quickstart/arch.json)")
   from proxyless_tf.arch import load_arch, save_arch
