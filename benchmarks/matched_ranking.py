@@ -6,7 +6,7 @@
 
 `benchmarks/matched_random.py` trained the FLOPs-searched net and 5 random nets of its cost
 (9.2-9.9 MMACs) for 5 epochs of 24k images, 3 seeds each: those 6 mean accuracies are the truths
-here (their spread, 0.9 points, is 3x a 3-seed mean's noise). A search can only pick the better
+here (best minus worst, 0.9 points, is 3x the noise of a difference of two 3-seed means). A search can only pick the better
 of such nets if its accuracy signal ranks them. For each variant (weight sharing : path sampling
 : steps) a supernet is trained like the search's warm-up (one path per step, path-masked SGD,
 batch 64, lr 0.05 cosine, 12k images) and the 6 nets are scored with its inherited weights on
