@@ -73,7 +73,6 @@ def main():
   names = sorted({key.split("/")[0] for key in state})
   truth = {n: float(np.mean([v["accuracy"] for k, v in state.items() if k.split("/")[0] == n]))
            for n in names}
-  seeds = {n: sum(k.split("/")[0] == n for k in state) for n in names}
   archs = {n: load_arch(os.path.join(args.archs, f"{n}.json")) for n in names}
   space = get_space("small").with_task(32, 1, 10)
   specs = space.mixed_ops()
@@ -186,10 +185,10 @@ def main():
       mean = {n: (float("nan"), float(np.mean([s[n][1] for s in per_seed]))) for n in names}
       rows.append((f"standalone, mean of seeds {args.standalone_seeds}", float("nan"),
                    float("nan"), mean))
-  report(args, rows, names, truth, seeds, archs, totals)
+  report(args, rows, names, truth, archs, totals)
 
 
-def report(args, rows, names, truth, seeds, archs, totals):
+def report(args, rows, names, truth, archs, totals):
   truths = [truth[n] for n in names]
   skips = {n: sum(b.type == "zero" for b in archs[n].blocks) for n in names}
   e6 = {n: sum(b.type != "zero" and b.expand_ratio == 6 for b in archs[n].blocks) for n in names}
