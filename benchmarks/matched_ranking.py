@@ -14,7 +14,8 @@ batch 64, lr 0.05 cosine, 12k images) and the 6 nets are scored with its inherit
 `uniform` (the search's warm-up), `matched` (uniform among architectures within 10% of the
 searched net's MACs: the supernet trains only the population it is asked to rank), `zero_half`
 (each skippable block skipped with probability 1/2, else a uniform candidate: stochastic depth,
-so the rest of the network does not co-adapt to every block being there).
+so the rest of the network does not co-adapt to every block being there), `sandwich` (BigNAS's
+rule without distillation: the largest path, the smallest, then a uniform one, in turn).
 `--finetune=K`: also score after K steps of training each net's own path from the first
 variant's weights (lr 0.02 cosine). `--standalone_epochs=E`: also train each net from scratch
 for E epochs (the truths' recipe, `--standalone_seeds`) as a short proxy, scored on 5000
@@ -119,7 +120,18 @@ def main():
     steps = SearchSteps(net, tf.random.Generator.from_seed(0))
     rng = np.random.default_rng(0)
 
+    def cost_of(c):
+      return flops.predict(space.derive(c))
+    largest = [max(range(len(s.candidates)), key=lambda j: cost_of(
+        [j if k == i else 0 for k in range(len(specs))])) for i, s in enumerate(specs)]
+    smallest = [min(range(len(s.candidates)), key=lambda j: cost_of(
+        [j if k == i else 0 for k in range(len(specs))])) for i, s in enumerate(specs)]
+    turn = [0]
+
     def draw():
+      turn[0] += 1
+      if rule == "sandwich" and turn[0] % 3 != 0:  # largest, smallest, then one uniform path
+        return largest if turn[0] % 3 == 1 else smallest
       while True:
         chosen = []
         for s in specs:
