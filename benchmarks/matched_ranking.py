@@ -15,7 +15,9 @@ batch 64, lr 0.05 cosine, 12k images) and the 6 nets are scored with its inherit
 searched net's MACs: the supernet trains only the population it is asked to rank), `zero_half`
 (each skippable block skipped with probability 1/2, else a uniform candidate: stochastic depth,
 so the rest of the network does not co-adapt to every block being there), `sandwich` (BigNAS's
-rule without distillation: the largest path, the smallest, then a uniform one, in turn).
+rule without distillation: the largest path, the smallest, then a uniform one, in turn),
+`sandwich_kd` (the same with BigNAS's in-place distillation: the smallest and the uniform path
+learn the largest path's predictions on their batch instead of the labels).
 `--finetune=K`: also score after K steps of training each net's own path from the first
 variant's weights (lr 0.02 cosine). `--standalone_epochs=E`: also train each net from scratch
 for E epochs (the truths' recipe, `--standalone_seeds`) as a short proxy, scored on 5000
@@ -130,7 +132,7 @@ def main():
 
     def draw():
       turn[0] += 1
-      if rule == "sandwich" and turn[0] % 3 != 0:  # largest, smallest, then one uniform path
+      if rule.startswith("sandwich") and turn[0] % 3 != 0:  # largest, smallest, then one uniform path
         return largest if turn[0] % 3 == 1 else smallest
       while True:
         chosen = []
@@ -146,10 +148,20 @@ def main():
     stream = batch_stream(train_split, 64, 32, 1, seed=0)
     start = time.monotonic()
     accs = []
+    distill = _distillation_steps(net, steps) if rule == "sandwich_kd" else None
     for step in range(steps_n):
-      force(net, draw())
+      chosen = draw()
       x, y = next(stream)
-      accs.append(float(steps.weight_step(x, y, cosine(step, steps_n, 0.05))[1]))
+      lr = cosine(step, steps_n, 0.05)
+      if distill and chosen is not largest:
+        # in-place distillation: the largest path's predictions on this batch are the target
+        net.set_active(largest)
+        soft = distill.teacher(x)
+        net.set_active(chosen)
+        distill.step(x, soft, tf.constant(lr, tf.float32))
+        continue
+      force(net, chosen)
+      accs.append(float(steps.weight_step(x, y, lr)[1]))
     seconds = time.monotonic() - start
     scores = score(net, steps)
     rows.append((f"supernet, {sharing}, {rule}, {steps_n} steps", seconds,
@@ -198,6 +210,26 @@ def main():
       rows.append((f"standalone, mean of seeds {args.standalone_seeds}", float("nan"),
                    float("nan"), mean))
   report(args, rows, names, truth, archs, totals)
+
+
+def _distillation_steps(net, steps):
+  """BigNAS's in-place distillation for the active path: cross-entropy to the largest path's
+  softmax on the same batch, path-masked SGD as the search's weight step."""
+  import types
+  import tensorflow as tf
+
+  @tf.function
+  def teacher(x):
+    return tf.stop_gradient(net(x, training=True, mode="single"))
+
+  @tf.function
+  def step(x, soft, lr):
+    with tf.GradientTape() as tape:
+      logits = net(x, training=True, mode="single")
+      loss = tf.reduce_mean(-tf.reduce_sum(tf.nn.softmax(soft) * tf.nn.log_softmax(logits), -1))
+    steps.weight_opt.apply(tape.gradient(loss, steps.weight_vars), steps.weight_vars, lr)
+    return loss
+  return types.SimpleNamespace(teacher=teacher, step=step)
 
 
 def report(args, rows, names, truth, archs, totals):
