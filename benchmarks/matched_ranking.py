@@ -112,6 +112,13 @@ def main():
       logits[j] = 0.0
       op.alpha.assign(logits)
 
+  def extreme(pick):
+    """Per decision, the biggest (max) or smallest (min; zero where allowed) candidate."""
+    return [pick(range(len(s.candidates)), key=lambda j, s=s: (
+        not s.candidates[j].is_zero, s.candidates[j].expand_ratio, s.candidates[j].kernel_size))
+        for s in specs]
+  largest, smallest = extreme(max), extreme(min)
+
   rows = []
   first = None
   for variant in filter(None, args.variants.split(",")):
@@ -122,18 +129,9 @@ def main():
     steps = SearchSteps(net, tf.random.Generator.from_seed(0))
     rng = np.random.default_rng(0)
 
-    def cost_of(c):
-      return flops.predict(space.derive(c))
-    largest = [max(range(len(s.candidates)), key=lambda j: cost_of(
-        [j if k == i else 0 for k in range(len(specs))])) for i, s in enumerate(specs)]
-    smallest = [min(range(len(s.candidates)), key=lambda j: cost_of(
-        [j if k == i else 0 for k in range(len(specs))])) for i, s in enumerate(specs)]
-    turn = [0]
-
-    def draw():
-      turn[0] += 1
-      if rule.startswith("sandwich") and turn[0] % 3 != 0:  # largest, smallest, then one uniform path
-        return largest if turn[0] % 3 == 1 else smallest
+    def draw(step):
+      if rule.startswith("sandwich") and step % 3 != 2:  # largest, smallest, then a uniform path
+        return largest if step % 3 == 0 else smallest
       while True:
         chosen = []
         for s in specs:
@@ -150,10 +148,10 @@ def main():
     accs = []
     distill = _distillation_steps(net, steps) if rule == "sandwich_kd" else None
     for step in range(steps_n):
-      chosen = draw()
+      chosen = draw(step)
       x, y = next(stream)
       lr = cosine(step, steps_n, 0.05)
-      if distill and chosen is not largest:
+      if distill and step % 3 != 0:
         # in-place distillation: the largest path's predictions on this batch are the target
         net.set_active(largest)
         soft = distill.teacher(x)

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from proxyless_tf.supernet.supernet import entropy_nats
+
 NEAR_UNIFORM = 0.9  # entropy / its maximum above this: the distribution has barely moved
 
 
 def entropy_ratio(probabilities) -> float:
   """Entropy of the per-decision distributions over its maximum (1: uniform, 0: decided)."""
-  entropy = maximum = 0.0
-  for p in probabilities:
-    p = np.asarray(p, np.float64)
-    entropy += float(-(p * np.log(np.maximum(p, 1e-30))).sum())
-    maximum += float(np.log(len(p)))
-  return entropy / maximum if maximum > 0 else 0.0
+  maximum = float(sum(np.log(len(p)) for p in probabilities))
+  return entropy_nats(probabilities) / maximum if maximum > 0 else 0.0
 
 
 def distribution_verdict(probabilities) -> tuple[float, str]:

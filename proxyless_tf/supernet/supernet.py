@@ -11,6 +11,12 @@ from proxyless_tf.space.space import SearchSpace
 from proxyless_tf.supernet.mixed_op import MixedOp
 
 
+def entropy_nats(probabilities) -> float:
+  """Sum over the decisions of each one's entropy (nats): the search's spread over architectures."""
+  return float(sum(-(np.asarray(p, np.float64) * np.log(np.asarray(p, np.float64) + 1e-12)).sum()
+                   for p in probabilities))
+
+
 class Supernet(keras.Model):
   """`call(x, training, mode)`; architecture logits and weights are separate variable lists."""
 
@@ -76,4 +82,4 @@ class Supernet(keras.Model):
       op.active.assign(int(choice))
 
   def entropy(self) -> float:
-    return float(sum(-(p * np.log(p + 1e-12)).sum() for p in self.probabilities()))
+    return entropy_nats(self.probabilities())
