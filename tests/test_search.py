@@ -409,3 +409,70 @@ def test_distribution_verdict_tells_a_decided_search_from_a_near_uniform_one():
   decided = [np.array([0.97, 0.01, 0.01, 0.01]), np.array([0.02, 0.9, 0.08])]
   ratio, text = distribution_verdict(decided)
   assert 0 < ratio < 0.3 and "close to uniform" not in text and "2 of 2 decisions" in text
+
+
+def test_rerank_candidates_are_distinct_same_cost_draws_with_the_derived_net_first():
+  from proxyless_tf.search.rerank import draw_candidates
+  space = get_space("small")
+  expected = ExpectedCost(FlopsCostModel(), space)
+  probs = [np.full(len(s.candidates), 1 / len(s.candidates)) for s in space.mixed_ops()]
+  derived = [1] * len(probs)
+  found = draw_candidates(probs, derived, 6, expected.of_choices, tolerance=0.03, seed=3)
+  anchor = expected.of_choices(derived)
+  assert len(found) == 6 and found[0].choices == derived and found[0].origin == "search"
+  assert len({c.key for c in found}) == 6
+  assert all(abs(c.cost / anchor - 1) <= 0.03 for c in found)
+  assert [c.key for c in draw_candidates(probs, derived, 6, expected.of_choices, seed=3)] == \
+      [c.key for c in found]
+  # a requested cost anchors the tolerance instead of the derived net's own cost
+  target = anchor * 1.05
+  on_target = draw_candidates(probs, derived, 4, expected.of_choices, seed=3, anchor=target)
+  assert all(abs(c.cost / target - 1) <= 0.03 for c in on_target[1:])
+  # a decided distribution holds only the derived net
+  decided = [np.eye(len(p))[1] for p in probs]
+  assert len(draw_candidates(decided, derived, 6, expected.of_choices)) == 1
+
+
+def test_rerank_split_is_disjoint_and_seeded():
+  from proxyless_tf.data import Split
+  from proxyless_tf.search.rerank import rerank_split
+  train = Split(np.arange(300).reshape(300, 1, 1, 1), np.zeros(300, np.int32))  # image = its index
+  part, held = rerank_split(train, valid_examples=10_000, train_examples=50, seed=1)
+  tag = lambda s: set(s.images.ravel().tolist())  # noqa: E731
+  assert len(held) == 60 and len(part) == 50 and not tag(part) & tag(held)
+  again, _ = rerank_split(train, valid_examples=10_000, train_examples=50, seed=1)
+  assert tag(again) == tag(part)
+  with pytest.raises(UserError, match="too few"):
+    rerank_split(train.take(np.arange(3)), 10, 10, seed=1)
+
+
+def test_rerank_keeps_the_best_short_training_and_a_resumed_run_trains_nothing_again(
+    tmp_path, synthetic_dataset):
+  # the tiny space holds only 2 nets within 3% of the derived one's cost at this seed
+  config = _config(tmp_path, rerank_candidates=3, rerank_seeds=2, rerank_train_examples=200,
+                   rerank_valid_examples=40)
+  logs = []
+  result = SearchRun(config, FlopsCostModel(), log=logs.append, dataset=synthetic_dataset).run()
+  scores = [c.score for c in result.rerank]
+  assert len(result.rerank) == 2 and result.rerank_kept == int(np.argmax(scores))
+  assert any("holds 2 distinct nets within 3%" in line for line in logs)
+  kept = result.rerank[result.rerank_kept]
+  assert load_arch(result.arch_path) == get_space("tiny").with_task(16, 1, 10).derive(
+      kept.choices, name="tiny_searched")
+  anchor = result.rerank[0].cost
+  assert all(abs(c.cost / anchor - 1) <= 0.03 for c in result.rerank)
+  state = json.load(open(tmp_path / "rerank.json"))
+  assert sorted(v["accuracy"] for v in state.values()) == sorted(
+      s for c in result.rerank for s in c.scores)
+  assert sum(line.startswith("re-ranking 1/4") for line in logs) == 1
+  assert any(line.startswith("| net | from |") for line in logs)
+  # killed before the last training: the resumed run trains only that one, keeps the same net
+  del state[next(k for k in state if k.startswith(result.rerank[1].key + "|seed 1"))]
+  (tmp_path / "rerank.json").write_text(json.dumps(state))
+  logs = []
+  again = SearchRun(config, FlopsCostModel(), log=logs.append,
+                    dataset=synthetic_dataset).run(resume=True)
+  assert [line.split(":")[0] for line in logs if line.startswith("re-ranking ")
+          and "/4" in line] == ["re-ranking 4/4"]
+  assert again.rerank_kept == result.rerank_kept and again.arch == result.arch
+

@@ -201,3 +201,13 @@ def test_retraining_reads_a_streamed_dataset(sources, tmp_path):
                          verbose=0)
   assert len(history["val_accuracy"]) == 2 and np.isfinite(history["loss"]).all()
   assert model.output_shape == (None, 3)
+
+
+def test_rerank_refuses_streamed_data_in_one_line(tmp_path):
+  from proxyless_tf.latency.cost_model import FlopsCostModel
+  from proxyless_tf.search.runner import SearchConfig, SearchRun
+  write_folder(tmp_path / "data", per_class=6)
+  with pytest.raises(UserError, match="--rerank_candidates trains each candidate on data held in "
+                     "memory; this dataset is streamed"):
+    SearchRun(SearchConfig(out=str(tmp_path / "run"), space="tiny", dataset=f"folder:{tmp_path}/data",
+                           stream="yes", rerank_candidates=3, batch_size=4), FlopsCostModel())

@@ -22,6 +22,7 @@ class InMemoryData:
   streamed = False
 
   def __init__(self, dataset, valid_per_class: int, max_train_examples: int, seed: int):
+    self.source = dataset  # the whole dataset (search/rerank.py splits its training part anew)
     train, self.valid = held_out_split(dataset.train, valid_per_class, seed=seed)
     if max_train_examples:
       train = train.take(np.random.default_rng(seed).permutation(len(train))[:max_train_examples])

@@ -84,6 +84,13 @@ class SearchConfig:
   valid_fraction: float = 0.04  # streamed data: held-out share, by a stable hash of each key
   augment: str = "auto"  # streamed data: imagenet | pad_crop | none (auto: by input size)
   dtype_policy: str = "float32"  # or mixed_float16 (with loss scaling) / mixed_bfloat16
+  # re-ranking (search/rerank.py): > 1: the derived net and nets of its cost drawn from the learned
+  # distribution, each trained briefly from scratch; the best on held-out training images is kept
+  rerank_candidates: int = 0
+  rerank_epochs: int = 1
+  rerank_seeds: int = 2
+  rerank_train_examples: int = 24000
+  rerank_valid_examples: int = 5000
 
   def validate(self) -> None:
     if self.arch_algo not in ("grad", "rl"):
@@ -94,11 +101,12 @@ class SearchConfig:
       raise UserError(f"--weight_sharing must be one of {', '.join(WEIGHT_SHARING)}, got "
                       f"{self.weight_sharing!r}")
     for name in ("batch_size", "arch_update_every", "checkpoint_every", "rl_samples",
-                 "rl_updates_per_epoch", "valid_per_class"):
+                 "rl_updates_per_epoch", "valid_per_class", "rerank_epochs", "rerank_seeds",
+                 "rerank_train_examples", "rerank_valid_examples"):
       if getattr(self, name) < 1:
         raise UserError(f"--{name} must be >= 1, got {getattr(self, name)}")
     for name in ("warmup_epochs", "epochs", "steps_per_epoch", "max_train_examples", "max_steps",
-                 "arch_skip_epochs", "target_latency"):
+                 "arch_skip_epochs", "target_latency", "rerank_candidates"):
       if getattr(self, name) < 0:
         raise UserError(f"--{name} must be >= 0, got {getattr(self, name)}")
     if self.target_latency and self.arch_algo != "grad":
@@ -136,6 +144,10 @@ class SearchResult:
   # entropy of the learned distribution / its maximum: near 1, the derived net is about a random
   # one of its cost (search/confidence.py)
   entropy_ratio: float | None = None
+  # re-ranking's candidates (search/rerank.py Candidate: choices, origin, cost, held-out scores)
+  # and the kept one's index; None when it did not run
+  rerank: list | None = None
+  rerank_kept: int | None = None
 
   @property
   def arch(self):
@@ -183,6 +195,9 @@ class SearchRun:
         valid_per_class=config.valid_per_class, valid_fraction=config.valid_fraction,
         max_train_examples=config.max_train_examples, augment=config.augment, seed=config.seed,
         dataset=dataset, log=self.log)
+    if config.rerank_candidates > 1 and data.streamed:
+      raise UserError("--rerank_candidates trains each candidate on data held in memory; this "
+                      "dataset is streamed (set --rerank_candidates=0, or --stream=no if it fits)")
     space = get_space(config.space).with_width(config.width_mult)
     self.space = space.with_task(config.input_size or space.input_size, data.channels,
                                  data.num_classes)
@@ -562,11 +577,10 @@ class SearchRun:
       with open(path, "rb") as f:
         return tf.io.decode_png(f.read(), channels=3)
 
-  def _derive(self):
-    """The argmax architecture; in requested-latency mode, the most probable one on target."""
-    name = f"{self.space.name}_searched"
+  def _derive(self) -> list[int]:
+    """The argmax choices; in requested-latency mode, the most probable ones on target."""
     if self.controller is None or self.cost_model is None:
-      return self.net.derive(name=name)
+      return self.net.argmax_choices()
     e = self.expected
     log_probs = [np.log(np.maximum(p, 1e-30)) for p in self.net.probabilities()]
     choices = choices_at_latency(log_probs, [c.numpy() for c in e.per_op], e.fixed,
@@ -578,11 +592,46 @@ class SearchRun:
                f"{e.of_choices(argmax):.3f} {self.cost_model.unit}; derived the most probable one "
                f"within 3% of {self.controller.target:.3f} instead ({differ} of {len(argmax)} "
                "decisions differ)")
-    return self.space.derive(choices, name=name)
+    return choices
+
+  def _rerank(self, choices: list[int], steps: int):
+    """(choices, candidates, kept index): search/rerank.py over the derived net and nets of its
+    cost; the derived net alone when re-ranking is off or the search stopped before its end."""
+    from proxyless_tf.search.rerank import Reranker, draw_candidates, rerank_table
+    c = self.config
+    if c.rerank_candidates < 2:
+      return choices, None, None
+    if steps < self.total_steps:
+      self.log(f"re-ranking skipped: the search stopped at step {steps} of {self.total_steps}")
+      return choices, None, None
+    cost_of = None if self.cost_model is None else self.expected.of_choices
+    anchor = None if self.controller is None else self.controller.target
+    candidates = draw_candidates(self.net.probabilities(), choices, c.rerank_candidates, cost_of,
+                                 seed=c.seed, anchor=anchor)
+    if len(candidates) < c.rerank_candidates:
+      self.log(f"re-ranking: the learned distribution holds {len(candidates)} distinct nets within "
+               f"3% of {'the requested cost' if anchor else 'the derived net' + chr(39) + 's cost'} "
+               f"(asked for {c.rerank_candidates})")
+    if len(candidates) < 2:
+      return choices, None, None
+    reranker = Reranker(self.data.source, c.out, c.rerank_epochs, c.rerank_seeds,
+                        c.rerank_train_examples, c.rerank_valid_examples, seed=c.seed,
+                        strategy=self.strategy, dtype_policy=c.dtype_policy, chief=self.chief,
+                        log=self.log)
+    best = reranker.run(candidates, self.space)
+    unit = None if self.cost_model is None else self.cost_model.unit
+    self.log(rerank_table(candidates, best, unit))
+    kept = candidates.index(best)
+    gain = 100 * (best.score - candidates[0].score)
+    self.log("re-ranking kept the search's own net" if kept == 0 else
+             f"re-ranking kept net {kept}: {gain:+.2f} points of held-out accuracy over the "
+             "search's own net (a short training's ranking is noisy: BENCHMARKS.md \"Re-ranking\")")
+    return best.choices, candidates, kept
 
   def _finish(self, history, steps: int) -> SearchResult:
     from proxyless_tf.search.draw import draw_arch
-    arch = self._derive()
+    choices, candidates, kept = self._rerank(self._derive(), steps)
+    arch = self.space.derive(choices, name=f"{self.space.name}_searched")
     arch_path = os.path.join(self.config.out, "arch.json")
     png_path = os.path.join(self.config.out, "arch.png")
     predicted = None
@@ -606,5 +655,6 @@ class SearchRun:
       history = self._write_history(history)
     self.log(f"wrote {arch_path} and {png_path}; retrain with: python -m proxyless_tf.train "
              f"--arch={arch_path} --dataset={self.config.dataset}")
-    return SearchResult(arch_path, png_path, arch, predicted, steps, history, ratio)
+    return SearchResult(arch_path, png_path, arch, predicted, steps, history, ratio, candidates,
+                        kept)
 

@@ -97,6 +97,19 @@ def define_search_flags(default_out: str = "runs/search") -> None:
                     "same as an uninterrupted one).")
   flags.DEFINE_integer("max_steps", 0, "Stop after this many total steps (checkpointed; 0: all).",
                        lower_bound=0)
+  flags.DEFINE_integer("rerank_candidates", _D.rerank_candidates, "After the search: train the "
+                       "derived net and nets of its cost drawn from the learned distribution "
+                       "briefly from scratch and keep the best on held-out training images "
+                       "(0: off; in-memory data only).", lower_bound=0)
+  flags.DEFINE_integer("rerank_epochs", _D.rerank_epochs, "Re-ranking: epochs per candidate.",
+                       lower_bound=1)
+  flags.DEFINE_integer("rerank_seeds", _D.rerank_seeds, "Re-ranking: seeds per candidate (mean).",
+                       lower_bound=1)
+  flags.DEFINE_integer("rerank_train_examples", _D.rerank_train_examples, "Re-ranking: training "
+                       "images per candidate.", lower_bound=1)
+  flags.DEFINE_integer("rerank_valid_examples", _D.rerank_valid_examples, "Re-ranking: held-out "
+                       "training images that score the candidates (at most 1/5 of the split).",
+                       lower_bound=1)
   define_strategy_flags()
   define_stream_flags()
 
