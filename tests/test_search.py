@@ -409,6 +409,8 @@ def test_distribution_verdict_tells_a_decided_search_from_a_near_uniform_one():
   decided = [np.array([0.97, 0.01, 0.01, 0.01]), np.array([0.02, 0.9, 0.08])]
   ratio, text = distribution_verdict(decided)
   assert 0 < ratio < 0.3 and "close to uniform" not in text and "2 of 2 decisions" in text
+  _, text = distribution_verdict(uniform, reranked=6)
+  assert "re-ranking's short trainings chose among 6 nets" in text and "random net" not in text
 
 
 def test_rerank_candidates_are_distinct_same_cost_draws_with_the_derived_net_first():
@@ -444,6 +446,13 @@ def test_rerank_split_is_disjoint_and_seeded():
   assert tag(again) == tag(part)
   with pytest.raises(UserError, match="too few"):
     rerank_split(train.take(np.arange(3)), 10, 10, seed=1)
+
+
+def test_rerank_with_a_damaged_record_is_a_one_line_error(tmp_path, synthetic_dataset):
+  from proxyless_tf.search.rerank import Reranker
+  (tmp_path / "rerank.json").write_text('{"cut off')
+  with pytest.raises(UserError, match="rerank.json is unreadable .*delete it to redo"):
+    Reranker(synthetic_dataset, str(tmp_path))
 
 
 def test_rerank_keeps_the_best_short_training_and_a_resumed_run_trains_nothing_again(

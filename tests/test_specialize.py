@@ -61,3 +61,19 @@ def test_baseline_is_k3e6_everywhere():
   searchable = config.blocks[1:]
   assert all(b.kernel_size == 3 and b.expand_ratio == 6 for b in searchable)
   assert len(config.blocks) == 1 + len(space.mixed_ops())
+
+
+def test_report_says_what_the_re_ranking_chose():
+  from proxyless_tf.specialize.report import verdicts
+  row = {"predicted": 9.5, "unit": "MMACs", "measured_float_ms": 0.3, "keras_accuracy": 0.88,
+         "export_ok": True}
+  report = {"rows": {"searched": row}, "precision": "float", "num_classes": 10,
+            "search": {"entropy_ratio": 0.93, "reranked": 6, "rerank_kept": 2,
+                       "rerank_gain": 0.0092}}
+  text = "\n".join(verdicts(report))
+  assert "6 nets of the searched cost" in text and "candidate 2, +0.92 points" in text
+  assert "close to uniform" not in text
+  report["search"].update(rerank_kept=0, rerank_gain=0.0)
+  assert "the search's own net scored best" in "\n".join(verdicts(report))
+  report["search"].update(reranked=0)
+  assert "still close to uniform" in "\n".join(verdicts(report))

@@ -22,13 +22,17 @@ def entropy_ratio(probabilities) -> float:
   return entropy_nats(probabilities) / maximum if maximum > 0 else 0.0
 
 
-def distribution_verdict(probabilities) -> tuple[float, str]:
-  """(entropy ratio, one log line saying what the derived net is worth)."""
+def distribution_verdict(probabilities, reranked: int = 0) -> tuple[float, str]:
+  """(entropy ratio, one log line saying what the derived net is worth). `reranked`: how many
+  nets of its cost the re-ranking (search/rerank.py) chose among, 0 if it did not run."""
   ratio = entropy_ratio(probabilities)
   decided = sum(float(np.max(p)) >= 0.5 for p in probabilities)
   text = (f"learned distribution: entropy {100 * ratio:.0f}% of uniform; {decided} of "
           f"{len(probabilities)} decisions have a choice with probability >= 0.5")
-  if ratio > NEAR_UNIFORM:
+  if ratio > NEAR_UNIFORM and reranked:
+    text += (f". It is still close to uniform: the supernet set the cost, and the re-ranking's "
+             f"short trainings chose among {reranked} nets of that cost")
+  elif ratio > NEAR_UNIFORM:
     text += (". It is still close to uniform: the derived net was picked by its cost and chance "
              "more than by accuracy; treat it as a random net of that cost. More --epochs "
              "concentrate the distribution, but at small budgets the supernet may still not rank "

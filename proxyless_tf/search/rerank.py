@@ -132,7 +132,9 @@ class Reranker:
                            seed=seed, verbose=0, dtype_policy=self.dtype_policy)
         accuracy = float(history["val_accuracy"][-1])
         candidate.scores.append(accuracy)
-        self.state[key] = {"accuracy": accuracy, "seconds": time.monotonic() - start}
+        self.state[key] = {"accuracy": accuracy, "seconds": time.monotonic() - start, "net": i,
+                           "origin": candidate.origin, "choices": candidate.choices,
+                           "cost": candidate.cost, "seed": seed}
         if self.chief:
           atomic_write_text(self.state_path, json.dumps(self.state, indent=1) + "\n")
         self.log(f"re-ranking {done}/{total}: net {i} ({candidate.origin}) seed {seed}: "

@@ -649,7 +649,8 @@ class SearchRun:
       verdict = "within" if abs(error) <= 3 else "OUTSIDE"
       self.log(f"requested {self.controller.target:.3f} {self.cost_model.unit}, predicted "
                f"{predicted:.3f} ({error:+.1f}%: {verdict} +-3%)")
-    ratio, assessment = distribution_verdict(self.net.probabilities())
+    ratio, assessment = distribution_verdict(self.net.probabilities(),
+                                             len(candidates) if candidates else 0)
     self.log(assessment)
     if history:
       history = self._write_history(history)

@@ -139,6 +139,11 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
     stages.finish("search", {"arch": result.arch_path, "png": result.png_path,
                              "predicted": result.predicted_latency,
                              "entropy_ratio": result.entropy_ratio,
+                             "reranked": len(result.rerank) if result.rerank else 0,
+                             "rerank_kept": result.rerank_kept,
+                             "rerank_gain": (None if not result.rerank else
+                                             result.rerank[result.rerank_kept].score
+                                             - result.rerank[0].score),
                              "seconds": time.monotonic() - start})
   elif cost_model is not None:
     cost_model.prepare(_space_of(search_config, data))

@@ -33,7 +33,16 @@ def verdicts(report: dict) -> list[str]:
                      f", measured {s[measured_key]:.3f} ms ({_pct(s[measured_key], t):+.1f}%)"
                      if s["unit"] == "ms" else "") + ".")
   ratio = report.get("search", {}).get("entropy_ratio")
-  if ratio is not None and ratio > NEAR_UNIFORM:
+  reranked = report.get("search", {}).get("reranked")
+  if reranked:
+    kept, gain = report["search"]["rerank_kept"], report["search"]["rerank_gain"]
+    lines.append(f"- Re-ranking: {reranked} nets of the searched cost were each trained briefly "
+                 "from scratch; " + ("the search's own net scored best on held-out training "
+                                     "images." if kept == 0 else
+                                     f"the searched net is candidate {kept}, {100 * gain:+.2f} "
+                                     "points of held-out accuracy over the search's own pick (a "
+                                     "short training ranks nets only roughly)."))
+  elif ratio is not None and ratio > NEAR_UNIFORM:
     lines.append(f"- The search's learned distribution is still close to uniform (entropy "
                  f"{100 * ratio:.0f}% of its maximum): the searched net was picked by its cost and "
                  "chance more than by accuracy; compare it with random nets of its cost before "
