@@ -46,11 +46,8 @@ def main():
 
   from proxyless_tf.utils.determinism import enable_determinism
   enable_determinism()  # reruns reproduce the trainings (and reuse state.json honestly)
-  import keras
   from proxyless_tf.arch import load_arch
   from proxyless_tf.arch.stats import totals
-  from proxyless_tf.data import load_dataset
-  from proxyless_tf.train import train
 
   searched = f"searched_{args.anchor}"
   paths = {searched: os.path.join(args.archs, f"{searched}.json")}
@@ -61,23 +58,35 @@ def main():
              "(run benchmarks/search_proof.py first)")
   nets = {name: load_arch(path) for name, path in paths.items()}
 
-  data = load_dataset("fashion_mnist_local")
-  order = np.random.default_rng(0).permutation(len(data.train))[:args.train_examples]
-  train_data = dataclasses.replace(data, train=data.train.take(order))
+  train_data = truth_data(args.train_examples)
   for seed in range(args.seeds):
     for name, config in nets.items():
-      key = f"{name}/{seed}"
-      if st.get(key) is not None:
-        continue
-      start = time.monotonic()
-      _, history = train(config, train_data, os.path.join(args.out, f"{name}_s{seed}"),
-                         args.epochs, 128, 0.05, 0.9, 4e-5, 0.1, seed=seed, verbose=0)
-      st.put(key, {"accuracy": float(history["val_accuracy"][-1]),
-                   "seconds": time.monotonic() - start})
-      log(f"{name} seed {seed}: {history['val_accuracy'][-1]:.4f} "
-          f"({time.monotonic() - start:.0f} s)")
-      keras.backend.clear_session()
+      train_truth(st, f"{name}/{seed}", config, train_data,
+                  os.path.join(args.out, f"{name}_s{seed}"), args.epochs, seed)
     report(args, st, nets, totals)
+
+
+def truth_data(train_examples: int):
+  """Fashion-MNIST with the first `train_examples` of a fixed permutation as its training split."""
+  from proxyless_tf.data import load_dataset
+  data = load_dataset("fashion_mnist_local")
+  order = np.random.default_rng(0).permutation(len(data.train))[:train_examples]
+  return dataclasses.replace(data, train=data.train.take(order))
+
+
+def train_truth(st, key: str, config, data, out: str, epochs: int, seed: int) -> None:
+  """One training of the truths' recipe (batch 128, SGD Nesterov lr 0.05 cosine, label smoothing
+  0.1, all test images), recorded in `st` under `key` unless already there."""
+  import keras
+  from proxyless_tf.train import train
+  if st.get(key) is not None:
+    return
+  start = time.monotonic()
+  _, history = train(config, data, out, epochs, 128, 0.05, 0.9, 4e-5, 0.1, seed=seed, verbose=0)
+  st.put(key, {"accuracy": float(history["val_accuracy"][-1]),
+               "seconds": time.monotonic() - start})
+  log(f"{key}: {history['val_accuracy'][-1]:.4f} ({time.monotonic() - start:.0f} s)")
+  keras.backend.clear_session()
 
 
 def paired(acc: dict[str, list[float]], searched: str):

@@ -19,7 +19,6 @@ Every finished training is recorded in OUT/state.json; a killed run continues wh
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import glob
 import json
 import os
@@ -31,8 +30,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from benchmarks.supernet_ranking import kendall_tau  # noqa: E402
+from benchmarks.matched_random import train_truth, truth_data  # noqa: E402
 from benchmarks.report import publish  # noqa: E402
-from benchmarks.search_proof import State, log  # noqa: E402
+from benchmarks.search_proof import State  # noqa: E402
 
 
 def candidates_of(run: str) -> list[dict]:
@@ -65,12 +65,9 @@ def main():
 
   from proxyless_tf.utils.determinism import enable_determinism
   enable_determinism()
-  import keras
   from proxyless_tf.arch import load_arch
   from proxyless_tf.arch.stats import totals
-  from proxyless_tf.data import load_dataset
   from proxyless_tf.space.space import get_space
-  from proxyless_tf.train import train
 
   kept_arch = load_arch(os.path.join(args.run, "arch.json"))
   config = json.load(open(os.path.join(args.run, "search_config.json")))
@@ -90,22 +87,11 @@ def main():
   if args.max_nets:
     order = order[:args.max_nets]
 
-  data = load_dataset("fashion_mnist_local")
-  rows = np.random.default_rng(0).permutation(len(data.train))[:args.train_examples]
-  train_data = dataclasses.replace(data, train=data.train.take(rows))
+  train_data = truth_data(args.train_examples)
   for i in order:
     for seed in range(args.seeds):
-      key = f"net{i}/{seed}"
-      if st.get(key) is not None:
-        continue
-      start = time.monotonic()
-      _, history = train(pool[i]["arch"], train_data, os.path.join(args.out, f"net{i}_s{seed}"),
-                         args.epochs, 128, 0.05, 0.9, 4e-5, 0.1, seed=seed, verbose=0)
-      st.put(key, {"accuracy": float(history["val_accuracy"][-1]),
-                   "seconds": time.monotonic() - start})
-      log(f"net{i} seed {seed}: {history['val_accuracy'][-1]:.4f} "
-          f"({time.monotonic() - start:.0f} s)")
-      keras.backend.clear_session()
+      train_truth(st, f"net{i}/{seed}", pool[i]["arch"], train_data,
+                  os.path.join(args.out, f"net{i}_s{seed}"), args.epochs, seed)
     report(args, st, pool, kept, totals, load_arch)
 
 

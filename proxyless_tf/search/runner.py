@@ -609,9 +609,9 @@ class SearchRun:
     candidates = draw_candidates(self.net.probabilities(), choices, c.rerank_candidates, cost_of,
                                  seed=c.seed, anchor=anchor)
     if len(candidates) < c.rerank_candidates:
+      of = "the requested cost" if anchor else "the derived net's cost"
       self.log(f"re-ranking: the learned distribution holds {len(candidates)} distinct nets within "
-               f"3% of {'the requested cost' if anchor else 'the derived net' + chr(39) + 's cost'} "
-               f"(asked for {c.rerank_candidates})")
+               f"3% of {of} (asked for {c.rerank_candidates})")
     if len(candidates) < 2:
       return choices, None, None
     reranker = Reranker(self.data.source, c.out, c.rerank_epochs, c.rerank_seeds,
