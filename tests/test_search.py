@@ -458,8 +458,8 @@ def test_rerank_with_a_damaged_record_is_a_one_line_error(tmp_path, synthetic_da
 def test_rerank_keeps_the_best_short_training_and_a_resumed_run_trains_nothing_again(
     tmp_path, synthetic_dataset):
   # the tiny space holds only 2 nets within 3% of the derived one's cost at this seed
-  config = _config(tmp_path, rerank_candidates=3, rerank_seeds=2, rerank_train_examples=200,
-                   rerank_valid_examples=40)
+  config = _config(tmp_path, epochs=1, arch_skip_epochs=0, rerank_candidates=3, rerank_seeds=2,
+                   rerank_train_examples=200, rerank_valid_examples=40)
   logs = []
   result = SearchRun(config, FlopsCostModel(), log=logs.append, dataset=synthetic_dataset).run()
   scores = [c.score for c in result.rerank]
