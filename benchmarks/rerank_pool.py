@@ -46,6 +46,21 @@ def candidates_of(run: str) -> list[dict]:
   return [nets[i] for i in sorted(nets)]
 
 
+def permutation_p(a: list[float], b: list[float]) -> float:
+  """One-sided exact permutation test: the share of splits of a + b into groups of len(a) and
+  len(b) whose mean difference is at least mean(a) - mean(b)."""
+  import itertools
+  values = np.array(a + b)
+  observed = np.mean(a) - np.mean(b)
+  count = total = 0
+  for group in itertools.combinations(range(len(values)), len(a)):
+    mask = np.zeros(len(values), bool)
+    mask[list(group)] = True
+    total += 1
+    count += values[mask].mean() - values[~mask].mean() >= observed - 1e-12
+  return count / total
+
+
 def main():
   p = argparse.ArgumentParser()
   p.add_argument("--run", default="runs/quickstart_rerank")
@@ -157,6 +172,16 @@ def report(args, st, pool, kept, totals, load_arch):
     lines.append(f"- The kept net vs the search's own net (what the re-ranking changed): "
                  f"{gain:+.2f} points of test accuracy (the proxy said "
                  f"{100 * (pool[kept]['proxy_mean'] - pool[0]['proxy_mean']):+.2f}).")
+  if len(truth) >= 2 and randoms:
+    drawn = [float(np.mean(a)) for a in truth.values()]
+    uniform = [float(np.mean(a)) for _, a in randoms.values()]
+    p_value = permutation_p(drawn, uniform)
+    lines.append(f"- Nets of the requested cost drawn from the search's learned distribution vs "
+                 f"random nets of the same MACs (uniform over the space): median "
+                 f"{np.median(drawn):.4f} vs {np.median(uniform):.4f}, mean {np.mean(drawn):.4f} vs "
+                 f"{np.mean(uniform):.4f} ({len(drawn)} vs {len(uniform)} nets); one-sided exact "
+                 f"permutation test of the means: p = {p_value:.3f} (the chance that a random "
+                 "split of these nets into two groups separates them at least as far).")
   if len(truth) >= 3:
     names = sorted(truth)
     tau = kendall_tau([pool[i]["proxy_mean"] for i in names], [np.mean(truth[i]) for i in names])

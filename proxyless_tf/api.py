@@ -132,8 +132,7 @@ def search(data, *, target: str = "flops", out: str = "runs/search", target_late
   """Searches an architecture for `target` ("flops", "cpu", "mobile", "gpu", "none"), or for
   your own `cost_model`. `options` are SearchConfig's fields (space, epochs, warmup_epochs,
   batch_size, arch_lr, weight_sharing, rerank_candidates, ...); the target's flag file supplies
-  the rest, as on the command line (the cpu one re-ranks 6 nets of the requested cost by short
-  trainings: `rerank_candidates=0` turns that off). Returns a SearchResult: `.arch`
+  the rest, as on the command line. Returns a SearchResult: `.arch`
   (ArchConfig), `.history`, `.predicted_latency`, `.arch_path`, `.rerank` (the re-ranked
   candidates and their held-out scores, or None)."""
   from proxyless_tf.latency.targets import cost_model_for_target
