@@ -74,6 +74,7 @@ def main():
   p.add_argument("--order", default="kept,search",
                  help="nets trained first (kept, search or indices); the rest of the pool follows")
   p.add_argument("--max_nets", type=int, default=0, help="train at most this many (0: all)")
+  p.add_argument("--report_only", action="store_true", help="report the trainings done, train none")
   args = p.parse_args()
   os.makedirs(args.out, exist_ok=True)
   st = State(args.out)
@@ -102,6 +103,8 @@ def main():
   if args.max_nets:
     order = order[:args.max_nets]
 
+  if args.report_only:
+    return report(args, st, pool, kept, totals, load_arch)
   train_data = truth_data(args.train_examples)
   for i in order:
     for seed in range(args.seeds):
@@ -131,7 +134,8 @@ def report(args, st, pool, kept, totals, load_arch):
            + "`  ",
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Pool: the search's own net and the nets "
            f"drawn within 3% of the requested cost by the re-ranking of `{args.run}` (the "
-           "quickstart's flags with `--rerank_candidates=6`: 1 epoch of 24k training images, 2 "
+           "`python -m proxyless_tf.search --flagfile=flags/quickstart.flags --out=RUN "
+           "--rerank_candidates=6`: 1 epoch of 24k training images, 2 "
            "seeds, scored on 5000 other training images). Truths: "
            f"{args.epochs} epochs of {args.train_examples} Fashion-MNIST images, batch 128, SGD "
            "Nesterov lr 0.05 cosine, label smoothing 0.1, Keras float top-1 on all 10,000 test "
@@ -156,16 +160,18 @@ def report(args, st, pool, kept, totals, load_arch):
   for name, (arch, accs) in randoms.items():
     lines.append(row(name, "random (matched MACs)", arch, "-", accs))
   lines.append("")
-  if kept in truth and randoms:
+  for i, label in ((0, "the search's own net (the quickstart's net: its flags do not re-rank)"),
+                   (kept, "the re-ranking's kept net")):
+    if i not in truth or not randoms or (i == kept and kept == 0):
+      continue
     median = [float(np.median([accs[s] for _, accs in randoms.values()])) for s in seeds]
-    diffs = [truth[kept][s] - median[s] for s in seeds]
+    diffs = [truth[i][s] - median[s] for s in seeds]
     se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs)))
-    kept_mean = float(np.mean(truth[kept]))
+    mean = float(np.mean(truth[i]))
     median_mean = float(np.median([np.mean(a) for _, a in randoms.values()]))
-    held = kept_mean > median_mean
-    lines.append(f"- **{'HELD' if held else 'NOT HELD'}**: the kept net ({kept_mean:.4f}) beats the "
-                 f"median random net of its cost ({median_mean:.4f}); paired by seed, kept minus "
-                 "the median random: " + ", ".join(f"{100 * d:+.2f}" for d in diffs)
+    lines.append(f"- **{'HELD' if mean > median_mean else 'NOT HELD'}**: {label} (net{i}, "
+                 f"{mean:.4f}) beats the median random net of its cost ({median_mean:.4f}); paired "
+                 "by seed, minus the median random: " + ", ".join(f"{100 * d:+.2f}" for d in diffs)
                  + f" points (mean {100 * np.mean(diffs):+.2f}, standard error {100 * se:.2f}).")
   if kept in truth and 0 in truth and kept != 0:
     gain = 100 * (np.mean(truth[kept]) - np.mean(truth[0]))
