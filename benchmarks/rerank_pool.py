@@ -133,7 +133,7 @@ def report(args, st, pool, kept, totals, load_arch):
            f"--order={args.order}" + (f" --max_nets={args.max_nets}" if args.max_nets else "")
            + "`  ",
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Pool: the search's own net and the nets "
-           f"drawn within 3% of the requested cost by the re-ranking of `{args.run}` (the "
+           f"drawn within 3% of the requested cost by the re-ranking of `{args.run}` ("
            "`python -m proxyless_tf.search --flagfile=flags/quickstart.flags --out=RUN "
            "--rerank_candidates=6`: 1 epoch of 24k training images, 2 "
            "seeds, scored on 5000 other training images). Truths: "

@@ -484,4 +484,3 @@ def test_rerank_keeps_the_best_short_training_and_a_resumed_run_trains_nothing_a
   assert [line.split(":")[0] for line in logs if line.startswith("re-ranking ")
           and "/4" in line] == ["re-ranking 4/4"]
   assert again.rerank_kept == result.rerank_kept and again.arch == result.arch
-
