@@ -32,6 +32,11 @@ from proxyless_tf.utils.files import atomic_write_text
 MAX_DRAWS = 20_000  # draws from the learned distribution while looking for same-cost candidates
 
 
+def choices_key(choices) -> str:
+  """A net's choices as one string: the key of rerank.json and of the drawn set."""
+  return "-".join(str(int(c)) for c in choices)
+
+
 @dataclasses.dataclass
 class Candidate:
   choices: list[int]
@@ -41,7 +46,7 @@ class Candidate:
 
   @property
   def key(self) -> str:
-    return "-".join(str(c) for c in self.choices)
+    return choices_key(self.choices)
 
   @property
   def score(self) -> float:
@@ -65,7 +70,7 @@ def draw_candidates(probabilities, derived: list[int], count: int, cost_of=None,
     if len(found) >= count:
       break
     choices = [int(rng.choice(len(p), p=p / p.sum())) for p in probabilities]
-    key = "-".join(map(str, choices))
+    key = choices_key(choices)
     if key in seen:
       continue
     cost = cost_of(choices) if cost_of else None
@@ -141,8 +146,7 @@ class Reranker:
           atomic_write_text(self.state_path, json.dumps(self.state, indent=1) + "\n")
         self.log(f"re-ranking {done}/{total}: net {i} ({candidate.origin}) seed {seed}: "
                  f"held-out accuracy {accuracy:.4f} ({time.monotonic() - start:.0f} s)")
-    best = max(candidates, key=lambda c: c.score)  # the first (the search's own net) wins ties
-    return best
+    return max(candidates, key=lambda c: c.score)  # the first (the search's own net) wins ties
 
 
 def rerank_table(candidates: list[Candidate], best: Candidate, unit: str | None) -> str:
