@@ -201,7 +201,8 @@ def test_same_flags_and_seed_give_the_same_run(tmp_path, synthetic_dataset):
     (["--target=gpu"], "error: --target=gpu needs --latency_table"),
     (["--dataset=fashion_mnist_local", "--data_dir=/nonexistent"], "error: Fashion-MNIST not found"),
     (["stray"], "error: unexpected arguments ['stray']"),
-    (["--target_latency=-1"], "error: flag --target_latency=-1: -1.0 is not a non-negative"),
+    (["--target_latency=-1"], "error: --target_latency must be >= 0"),
+    (["--target_latency=fast"], "error: --target_latency must be a number in the target's unit"),
     (["--target=none", "--target_latency=0.5"], "error: --target_latency needs a cost model"),
 ])
 def test_bad_flags_are_one_line_errors(tmp_path, args, message):

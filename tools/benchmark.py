@@ -3,6 +3,14 @@
   python tools/benchmark.py MODEL.tflite [--num_threads=N --warmup=W --runs=R --json=OUT]
   python tools/benchmark.py MODEL.tflite --adb [--serial=S] [--use_gpu|--use_nnapi|--use_xnnpack]
       [--benchmark_binary=PATH/TO/benchmark_model]
+  python tools/benchmark.py MODEL.tflite --latency_table=T.json [--arch=ARCH.json]
+      [--requested=0.8x|MS] [--reference=REF.tflite] [--rounds=5]
+
+With --latency_table (a table of this host), MODEL is timed next to the reference net of the
+table's space (k3 e6 everywhere, exported as the table's ops were; or --reference) and the
+table's canary, in interleaved rounds: measured ms now and at the table's speed (the speed
+factor), the ratio to the reference net, and with --arch / --requested the predicted and
+requested values beside them.
 """
 
 from __future__ import annotations
@@ -36,12 +44,68 @@ flags.DEFINE_bool("use_nnapi", False, "adb: NNAPI delegate (--use_nnapi=true).")
 flags.DEFINE_bool("use_xnnpack", True, "adb: XNNPACK on the CPU, what an app's LiteRT interpreter "
                   "uses by default; --nouse_xnnpack runs TFLite's builtin CPU kernels.")
 flags.DEFINE_string("benchmark_binary", None, "adb: local benchmark_model binary to push first.")
+flags.DEFINE_string("latency_table", None, "A latency table of this host: time MODEL side by side "
+                    "with the reference net of its space and its canary.")
+flags.DEFINE_string("reference", None, "With --latency_table: the reference .tflite (default: the "
+                    "table space's k3 e6 net, exported here).")
+flags.DEFINE_string("arch", None, "With --latency_table: MODEL's architecture JSON (predicted ms).")
+flags.DEFINE_string("requested", None, "With --latency_table: the request, in ms or as a ratio to "
+                    "the reference net (0.8x).")
+flags.DEFINE_integer("rounds", 5, "With --latency_table: interleaved rounds.", lower_bound=1)
+
+
+def side_by_side(model: str) -> None:
+  from proxyless_tf.arch import load_arch
+  from proxyless_tf.latency.builder import space_from_metadata
+  from proxyless_tf.latency.canary import canary_of
+  from proxyless_tf.latency.measure import op_tflite
+  from proxyless_tf.latency.side_by_side import compare, describe, host_table_of, time_pair
+  from proxyless_tf.latency.table import TableCostModel, load_table
+  from proxyless_tf.latency.validate import arch_tflite
+  from proxyless_tf.search.target_latency import parse_request
+  if not os.path.isfile(model):
+    raise UserError(f"model file {model} does not exist")
+  table = load_table(FLAGS.latency_table)
+  if host_table_of(TableCostModel(table)) is None:
+    raise UserError(f"--latency_table {FLAGS.latency_table} was measured on "
+                    f"{table.metadata.get('device')!r}, not on this host's LiteRT")
+  space = space_from_metadata(table.metadata)
+  precision = table.metadata.get("precision", "float")
+  taps = table.metadata.get("depthwise_max_taps")
+  cost = TableCostModel(table)
+  reference_arch = space.reference_arch()
+  if FLAGS.reference:
+    if not os.path.isfile(FLAGS.reference):
+      raise UserError(f"--reference {FLAGS.reference} does not exist")
+    reference = open(FLAGS.reference, "rb").read()
+  else:
+    reference = arch_tflite(reference_arch, precision, max_depthwise_taps=taps)
+  predicted = cost.predict(load_arch(FLAGS.arch)) if FLAGS.arch else None
+  request = None
+  if FLAGS.requested:
+    number, ratio = parse_request(FLAGS.requested)
+    ref_ms = cost.predict(reference_arch)
+    request = {"target": number * ref_ms if ratio else number, "ratio": number if ratio else None,
+               "reference": ref_ms}
+  timed = time_pair(open(model, "rb").read(), reference,
+                    op_tflite(canary_of(table), precision, max_depthwise_taps=taps),
+                    FLAGS.rounds, FLAGS.num_runs, FLAGS.num_threads)
+  result = compare(timed, table, predicted, cost.predict(reference_arch), request)
+  print(describe(result, model))
+  if FLAGS.json:
+    atomic_write_text(FLAGS.json, json.dumps(result, indent=2) + "\n")
 
 
 def main(argv):
   if len(argv) != 2:
     raise UserError("usage: python tools/benchmark.py MODEL.tflite [--num_threads=N ...]")
   model = argv[1]
+  if FLAGS.latency_table:
+    if FLAGS.adb:
+      raise UserError("--latency_table times MODEL on this host; drop --adb")
+    return side_by_side(model)
+  if FLAGS.arch or FLAGS.requested or FLAGS.reference:
+    raise UserError("--arch/--requested/--reference need --latency_table (a table of this host)")
   if FLAGS.adb:
     # load it here first: a truncated or wrong file is one clear line, not a push and an
     # on-phone failure

@@ -1,7 +1,8 @@
 """`python -m proxyless_tf.latency validate --table=TABLE.json --samples=30 [--fit]`
 
 Draws random architectures from the table's space, exports each to TFLite at the table's
-precision, measures it end to end on the table's device, and compares with the predictor.
+precision, measures it end to end on the table's device (each right after the table's canary),
+and compares with the predictor: raw, at the build's speed, and after the stored correction.
 """
 
 from __future__ import annotations
@@ -21,12 +22,9 @@ flags.DEFINE_integer("rounds", 5, "Interleaved measurement rounds over all sampl
                      lower_bound=1)
 flags.DEFINE_integer("runs", 50, "Timed runs per sample and round.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of the random architectures.", lower_bound=0)
-flags.DEFINE_bool("fit", False, "Fit scale/offset on the samples, report the leave-one-out error, "
-                  "and store them in the table's metadata when they lower it.")
-flags.DEFINE_integer("reference_ops", 3, "Of the table's own ops, re-time this many in every "
-                     "round: if they run more than 3% off their entries the machine is not in the "
-                     "state the table was measured in, and nothing is fitted (0: skip the check).",
-                     lower_bound=0)
+flags.DEFINE_bool("fit", False, "Fit each correction (global offset + scale, one factor per op "
+                  "kind and resolution) on the samples, report their leave-one-out errors, and "
+                  "store the best in the table's metadata (unless the machine is busy).")
 flags.DEFINE_string("png", None, "Scatter plot path (default: next to the table).")
 flags.DEFINE_string("serial", None, "android tables: adb serial.")
 
@@ -40,8 +38,7 @@ def main(argv):
   from proxyless_tf.latency.table import load_table
   table = load_table(FLAGS.table)
   report = V.validate_table(table, FLAGS.samples, FLAGS.rounds, FLAGS.seed, FLAGS.fit,
-                          V.measurer_for(table.metadata, FLAGS.runs, FLAGS.serial),
-                          references=FLAGS.reference_ops)
+                          V.measurer_for(table.metadata, FLAGS.runs, FLAGS.serial))
   png = FLAGS.png or os.path.splitext(FLAGS.table)[0] + "_validation.png"
   V.scatter_png(png, report["predicted"], report["measured"],
                 f"{os.path.basename(FLAGS.table)}: MAE "

@@ -6,9 +6,12 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from proxyless_tf.benchmark.host import cpu_model
 from proxyless_tf.errors import UserError
 from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
+from proxyless_tf.latency.diagnosis import describe
 from proxyless_tf.latency.identity import fingerprint, host_identity
 from proxyless_tf.latency.measure import build_table
 from proxyless_tf.latency.ops import all_space_ops
@@ -51,48 +54,68 @@ def host_metadata(num_threads: int, precision: str,
 
 def self_check(table: LatencyTable, samples: int, rounds: int = 3, seed: int = 1000,
                log=print) -> dict:
-  """Measures `samples` random architectures of the table's space end to end on its device,
-  fits the calibration (stored when it helps) and records the errors in the table: the plain sum
-  of ops and the calibrated prediction, leave-one-out (each network predicted by a fit on the
-  others). What a user of the table later reads as its checked error."""
+  """Measures `samples` random architectures of the table's space end to end on its device (each
+  after the canary), fits the correction that predicts them best held out (stored in the table)
+  and records what the check saw: the plain sum's error, the kept correction's held-out error,
+  and noise / drift / bias told apart (`diagnosis.py`). What a user of the table later reads as
+  its checked error."""
   from proxyless_tf.latency.validate import measurer_for, validate_table
   log(f"self-check: {samples} random architectures measured end to end ({rounds} rounds)")
   report = validate_table(table, samples, rounds, seed, fit=True,
                           measure=measurer_for(table.metadata), log=lambda *_: None)
+  d = report["diagnosis"]
+  plain = report["raw_canary"] or report["raw"]
   check = {"samples": samples, "rounds": rounds, "seed": seed,
-           "raw_mae_pct": round(report["raw"]["mae_pct"], 3),
-           "calibrated_loo_mae_pct": round(report.get("loo_fit", report["raw"])["mae_pct"], 3),
-           "round_spread_pct": round(report["round_spread_pct"], 3), "busy": report["busy"],
+           "raw_mae_pct": round(plain["mae_pct"], 3),
+           "method": (table.correction or {}).get("method", "sum"),
+           "calibrated_loo_mae_pct": round(report.get("loo_fit", plain)["mae_pct"], 3),
+           "noise_pct": round(d["noise_pct"], 3) if np.isfinite(d["noise_pct"]) else None,
+           "bias_pct": round(d["bias_pct"], 3), "drift_pct": (None if d["drift_pct"] is None
+                                                             else round(d["drift_pct"], 3)),
+           "busy": d["busy"], "biased": d["biased"], "drifting": d["drifting"],
            "date": time.strftime("%Y-%m-%d %H:%M")}
   table.metadata["self_check"] = check
   table.save()
+  log(describe(d))
   log(checked_error_line(table))
   return check
 
 
 def checked_error_line(table: LatencyTable) -> str:
   """One line: how well the table predicted whole networks when it was checked."""
+  from proxyless_tf.latency.canary import NO_CANARY
   check = table.metadata.get("self_check")
   fitted = table.metadata.get("calibration") or {}
+  name = os.path.basename(table.path or "?")
+  lacks = "" if table.metadata.get("canary") else f" NOTE: {NO_CANARY}"
   if not check and "loo_mae_pct" in fitted:  # validated with `validate --fit` instead
-    return (f"latency table {os.path.basename(table.path or '?')}: calibrated on "
-            f"{fitted.get('fit_samples')} random networks on {fitted.get('date')}: "
-            f"{fitted['loo_mae_pct']:.1f}% mean abs error (held out)")
+    return (f"latency table {name}: calibrated on {fitted.get('fit_samples')} random networks "
+            f"on {fitted.get('date')}: {fitted['loo_mae_pct']:.1f}% mean abs error (held out)"
+            + lacks)
   if not check:
     return (f"latency table {table.path}: never checked against whole networks (check it with "
-            f"`python -m proxyless_tf.latency validate --table={table.path} --fit`)")
-  calibrated = "calibrated" if "calibration" in table.metadata else "uncalibrated (no gain)"
-  line = (f"latency table {os.path.basename(table.path or '?')}: checked on {check['samples']} "
-          f"random networks on {check['date']}: sum of ops {check['raw_mae_pct']:.1f}% mean "
-          f"abs error, {calibrated} {check['calibrated_loo_mae_pct']:.1f}% (held out)")
+            f"`python -m proxyless_tf.latency validate --table={table.path} --fit`)" + lacks)
+  method = check.get("method") or ("global" if "calibration" in table.metadata else "sum")
+  kept = {"sum": "no correction helped", "global": "global offset + scale",
+          "per_kind": "per op kind and resolution"}.get(method, method)
+  line = (f"latency table {name}: checked on {check['samples']} random networks on "
+          f"{check['date']}: sum of ops {check['raw_mae_pct']:.1f}% mean abs error, corrected "
+          f"({kept}) {check['calibrated_loo_mae_pct']:.1f}% (held out)")
   if check.get("busy"):
-    line += " - the machine was busy while checking; these errors are noisy"
-  return line
+    line += " - the machine was busy while checking; these errors are noise, nothing was fitted"
+  elif check.get("biased"):
+    line += f"; the sum of ops was biased {check['bias_pct']:+.1f}% (ops priced in context fix it)"
+  return line + lacks
 
 
 def build_space_table(space, out: str, measurers, precision: str, metadata: dict,
                       log=print, rounds: int | None = None,
-                      self_check_samples: int = 0) -> LatencyTable:
+                      self_check_samples: int = 0, canary=True) -> LatencyTable:
+  """`canary`: True for the default canary op (`canary.py`), an OpSpec, or None for none (the
+  entries are then absolute medians, as in tables from before canaries)."""
+  from proxyless_tf.latency.canary import canary_op
+  if canary is True:
+    canary = canary_op()
   if os.path.exists(out):
     table = load_table(out)
     # a table from before the XNNPACK rewrite records no depthwise_max_taps: its ops were whole
@@ -111,7 +134,8 @@ def build_space_table(space, out: str, measurers, precision: str, metadata: dict
   start = time.monotonic()
   rounds = rounds or getattr(measurers[0], "default_rounds", 1)
   table.metadata["rounds"] = rounds
-  build_table(table, all_space_ops(space), measurers, precision, rounds=rounds, log=log)
+  build_table(table, all_space_ops(space), measurers, precision, rounds=rounds, log=log,
+              canary=canary)
   elapsed = time.monotonic() - start  # summed over resumed builds
   table.metadata["build_seconds"] = round(table.metadata.get("build_seconds", 0.0) + elapsed, 1)
   table.save()

@@ -2,8 +2,9 @@
 
 The cache key is the device's fingerprint (CPU family/model/stepping, ISA features, CPUs,
 runtime; `identity.py`), not its name: hosts that call themselves alike differ by 15-27%. A new
-table checks itself on whole networks when it is built (and stores its calibration); a reused
-one is re-checked on a few networks each time, and says when it no longer holds.
+table checks itself on whole networks when it is built (and stores its correction); a reused
+one is re-checked on a few networks each time (its canary cancels the machine's drift since the
+build), and says when it no longer holds.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from proxyless_tf.benchmark.host import cpu_model
 from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
 from proxyless_tf.latency.cost_model import CostModel
 from proxyless_tf.latency.identity import fingerprint, host_identity
-from proxyless_tf.latency.validate import DRIFT_PCT
 
-SELF_CHECK_SAMPLES = 10
+SELF_CHECK_SAMPLES = 30  # the per-kind correction fits ~5-8 factors: >= 30 networks
 QUICK_CHECK_SAMPLES = 3
 # A reused table whose quick check misses by more than this no longer describes the machine.
 STALE_MAE_PCT = 5.0
@@ -38,26 +38,34 @@ def cache_path(space, precision: str, num_threads: int,
 
 
 def quick_check(table, samples: int = QUICK_CHECK_SAMPLES, rounds: int = 3, log=print) -> dict:
-  """A few random networks measured now against the table's prediction (seconds)."""
+  """A few random networks measured now (each after the canary) against the table (seconds).
+  The machine's drift since the build is the speed factor, cancelled; what remains is whether
+  the table still describes this machine."""
   import time
   from proxyless_tf.latency.validate import measurer_for, validate_table
   seed = int(time.time()) % 100_000  # new networks each time: the table is never graded on its own
   report = validate_table(table, samples, rounds, seed, fit=False,
                           measure=measurer_for(table.metadata), log=lambda *_: None)
-  mae, drift = report["all"]["mae_pct"], report["reference_drift_pct"]
+  mae, speed = report["all"]["mae_pct"], report["speed_factor"]
   table.metadata["last_check"] = {"samples": samples, "seed": seed, "mae_pct": round(mae, 3),
-                                  "reference_drift_pct": round(drift, 3), "busy": report["busy"],
-                                  "date": time.strftime("%Y-%m-%d %H:%M")}
+                                  "raw_mae_pct": round(report["raw"]["mae_pct"], 3),
+                                  "speed_factor": None if speed is None else round(speed, 4),
+                                  "busy": report["busy"], "date": time.strftime("%Y-%m-%d %H:%M")}
   table.save()
-  if mae > STALE_MAE_PCT or abs(drift) > DRIFT_PCT:
+  factor = "" if speed is None else f" (speed factor {speed:.3f}: the machine runs " + (
+      f"{abs(speed - 1) * 100:.1f}% {'slower' if speed > 1 else 'faster'} than at the build)")
+  if mae > STALE_MAE_PCT:
     log(f"WARNING: the cached latency table does not hold on this machine now: {mae:.1f}% mean "
-        f"abs error on {samples} networks measured now (bound {STALE_MAE_PCT:g}%), its own ops "
-        f"{drift:+.1f}% off their entries. If the machine is not busy, rebuild it with "
+        f"abs error on {samples} networks measured now at the build's speed (bound "
+        f"{STALE_MAE_PCT:g}%){factor}. If the machine is not busy, rebuild it with "
         "--rebuild_latency_table")
   else:
     log(f"quick check of the cached table: {mae:.1f}% mean abs error on {samples} networks "
-        f"measured now, its ops {drift:+.1f}% off their entries" +
+        f"measured now, at the build's speed{factor}" +
         (" (machine busy: noisy)" if report["busy"] else ""))
+  if speed is None:
+    from proxyless_tf.latency.canary import NO_CANARY
+    log(f"NOTE: {NO_CANARY}")
   return report
 
 

@@ -18,6 +18,7 @@ from proxyless_tf.arch.config import Block
 from proxyless_tf.benchmark.host import benchmark_host
 from proxyless_tf.errors import UserError
 from proxyless_tf.export.tflite import XNNPACK_MAX_TAPS, convert_for_timing
+from proxyless_tf.latency.canary import median_ms
 from proxyless_tf.latency.ops import OpSpec
 from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
 from proxyless_tf.utils.progress import Progress
@@ -57,13 +58,20 @@ def entry_from_summary(summary: dict) -> dict:
 
 def merge_rounds(rounds: list[dict]) -> dict:
   """One entry from interleaved rounds: median of the round medians (a round disturbed by
-  another process is outvoted), mean of the means, pooled std, total count."""
+  another process is outvoted), mean of the means, pooled std, total count. Rounds timed with
+  the canary (`canary`: its median just before) also give `ratio`, the median over rounds of
+  op / canary, and `canary`, the canary's median over them (`canary.py`)."""
   means = np.array([r["mean"] for r in rounds], float)
   medians = np.array([r["median"] if r.get("median") is not None else r["mean"] for r in rounds])
   stds = np.array([r.get("std") or 0.0 for r in rounds], float)
-  return {"mean": float(means.mean()), "median": float(np.median(medians)),
-          "std": float(np.sqrt(np.mean(stds ** 2) + means.var())),
-          "count": int(sum(r.get("count") or 0 for r in rounds))}
+  merged = {"mean": float(means.mean()), "median": float(np.median(medians)),
+            "std": float(np.sqrt(np.mean(stds ** 2) + means.var())),
+            "count": int(sum(r.get("count") or 0 for r in rounds))}
+  canaries = np.array([r.get("canary") or 0.0 for r in rounds], float)
+  if np.all(canaries > 0):
+    merged["ratio"] = float(np.median(medians / canaries))
+    merged["canary"] = float(np.median(canaries))
+  return merged
 
 
 class _ModelCache:
@@ -183,7 +191,7 @@ class AndroidMeasurer(_ModelCache):
 
 
 def build_table(table, ops, measurers, precision: str, rounds: int = 1,
-                save_every_s: float = 10.0, log=print) -> None:
+                save_every_s: float = 10.0, log=print, canary: OpSpec | None = None) -> None:
   """Measures the ops `table` lacks, spreading them over `measurers` (one thread each), saving
   the table atomically as it goes: an interrupted build keeps what it measured.
 
@@ -215,12 +223,17 @@ def build_table(table, ops, measurers, precision: str, rounds: int = 1,
         if not queue:
           return
         op = queue.pop()
-      entry = measure(op, precision)
+      if canary is not None:
+        reference = median_ms(measure(canary, precision))
+        entry = dict(measure(op, precision), canary=reference)
+      else:
+        entry = measure(op, precision)
       with lock:
         done = table.partial.setdefault(op.key, [])
         done.append(entry)
         if len(done) >= rounds:
-          table.entries[op.key] = merge_rounds(done) if rounds > 1 else done[0]
+          table.entries[op.key] = (merge_rounds(done) if rounds > 1 or canary is not None
+                                   else done[0])
           del table.partial[op.key]
         progress.update(1, last=f"{entry['mean']:.3f}ms")
         if time.monotonic() - last_save[0] > save_every_s:
@@ -235,8 +248,18 @@ def build_table(table, ops, measurers, precision: str, rounds: int = 1,
         for future in [pool.submit(worker, m) for m in measurers]:
           future.result()
   finally:
+    if canary is not None:
+      record_canary(table, canary)
     table.save()
     progress.close()
+
+
+def record_canary(table, canary: OpSpec) -> None:
+  """The table's canary: which op, and its median over the build's measurements."""
+  times = [e["canary"] for e in table.entries.values() if e.get("canary")]
+  if times:
+    table.metadata["canary"] = {"op": canary.key, "median_ms": float(np.median(times)),
+                                "measurements": len(times)}
 
 
 def check_precision(precision: str) -> str:

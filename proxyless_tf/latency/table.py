@@ -53,16 +53,41 @@ class LatencyTable:
     return op.key if op.key in self.entries else None
 
   def latency(self, key: str) -> float:
+    """ms at the machine's speed during the build: `ratio x canary ms` where the entry was timed
+    with the canary (drift during the build cancelled), else its median."""
     entry = self.entries[key]
+    canary = (self.metadata.get("canary") or {}).get("median_ms")
+    if entry.get("ratio") is not None and canary:
+      return float(entry["ratio"]) * float(canary)
     return float(entry["median"] if entry.get("median") is not None else entry["mean"])
 
   def missing(self, keys) -> list[str]:
     return [k for k in keys if k not in self.entries]
 
   @property
+  def correction(self) -> dict | None:
+    """What the table's self-check fitted (`correction.py`): `metadata.correction`, or an older
+    table's `calibration` (a global offset + scale); None when nothing was fitted."""
+    correction = self.metadata.get("correction")
+    if correction:
+      return correction
+    cal = self.metadata.get("calibration")
+    if cal:
+      return {"method": "global", "scale": cal.get("scale", 1.0), "offset": cal.get("offset", 0.0)}
+    return None
+
+  @property
   def calibration(self) -> tuple[float, float]:
-    cal = self.metadata.get("calibration") or {}
+    """(scale, offset) on the sum of ops: a global correction's, else (1, 0)."""
+    cal = self.correction or {}
+    if cal.get("method") != "global":
+      return 1.0, 0.0
     return float(cal.get("scale", 1.0)), float(cal.get("offset", 0.0))
+
+  def op_latency(self, op: OpSpec) -> float:
+    """`op`'s entry, times its factor where the correction is per op kind and resolution."""
+    from proxyless_tf.latency.correction import op_factor
+    return self.latency(self.entry_key(op) or op.key) * op_factor(self.correction, op)
 
 
 def model_entry(ms: float) -> dict:
@@ -83,7 +108,7 @@ def _check_entry(source: str, key: str, entry, yaml_format: bool = False) -> dic
   if not _finite(entry.get("mean")):
     raise UserError(f"{source}: entry {key!r:.80} field 'mean' must be a finite number >= 0 (ms), "
                     f"got {entry.get('mean')!r:.40}{rebuild}")
-  for field in ("var",) if yaml_format else ("median", "std"):
+  for field in ("var",) if yaml_format else ("median", "std", "ratio", "canary"):
     value = entry.get(field)
     if value is not None and not _finite(value):
       raise UserError(f"{source}: entry {key!r:.80} field {field!r} must be a finite number >= 0 "
@@ -112,6 +137,26 @@ def _check_metadata(source: str, metadata) -> dict:
     if not _finite(offset, low=-math.inf):
       raise UserError(f"{source}: metadata calibration 'offset' must be a finite number, got "
                       f"{offset!r:.40}")
+  canary = metadata.get("canary")
+  if canary is not None and (not isinstance(canary, dict) or not _finite(canary.get("median_ms"))
+                             or not canary.get("median_ms")):
+    raise UserError(f"{source}: metadata 'canary' must be an object with a finite 'median_ms' > 0, "
+                    f"got {canary!r:.60}; delete the field (the table then loads without drift "
+                    "cancelling) or rebuild the table")
+  correction = metadata.get("correction")
+  if correction is not None:
+    from proxyless_tf.latency.correction import METHODS
+    factors = correction.get("factors", {}) if isinstance(correction, dict) else None
+    if (not isinstance(correction, dict) or correction.get("method") not in METHODS
+        or not isinstance(factors, dict)
+        or not all(_finite(f) and f > 0 for f in factors.values())
+        or (correction.get("method") == "global" and not (
+            _finite(correction.get("scale")) and correction.get("scale") > 0
+            and _finite(correction.get("offset"), low=-math.inf)))):
+      raise UserError(f"{source}: metadata 'correction' must be {{method: one of "
+                      f"{list(METHODS)}, ...}} with finite factors > 0 (or scale > 0 and a "
+                      f"finite offset), got {correction!r:.80}; refit it with `python -m "
+                      "proxyless_tf.latency validate --fit` or delete the field")
   precision = metadata.get("precision")
   if precision is not None and precision not in PRECISIONS:
     raise UserError(f"{source}: metadata 'precision' must be one of {list(PRECISIONS)}, got "
@@ -192,4 +237,4 @@ class TableCostModel(CostModel):
                       "--latency_table=T.json (README: --target=mobile on your own data)")
 
   def op_cost(self, op: OpSpec) -> float:
-    return self.table.latency(self.table.entry_key(op) or op.key)
+    return self.table.op_latency(op)

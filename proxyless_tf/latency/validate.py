@@ -1,10 +1,11 @@
 """Predictor validation: random architectures of the table's space, predicted vs measured end to end.
 
-Summing per-op latencies misses what a whole model costs beyond its ops (interpreter overhead per
-invoke, cache effects between ops: on this host about +1 ms per proxyless model), so
-`fit_calibration` fits measured ~ offset + scale * sum. The error after it is reported
-leave-one-out (each sample predicted by a fit on the others), and a later run with another seed
-checks the stored calibration on architectures it has never seen.
+Each network is timed right after the table's canary (`canary.py`), so its time is known both
+now and at the machine's speed during the table's build; the sum of ops misses the latter by
+what ops cost in context beyond their time alone (`correction.py` fits that away) and by
+per-invoke overhead. Errors after a fit are reported leave-one-out (each sample predicted by a
+fit on the others), and a later run with another seed checks the stored correction on
+architectures it has never seen.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import numpy as np
 
 from proxyless_tf.export.tflite import convert_for_timing
+from proxyless_tf.latency.diagnosis import round_spread_pct
 from proxyless_tf.latency.measure import op_tflite
 from proxyless_tf.latency.ops import arch_ops
 from proxyless_tf.errors import UserError
@@ -53,34 +55,6 @@ def spearman(a, b) -> float:
   if ra.std() == 0 or rb.std() == 0:
     return float("nan")
   return float(np.corrcoef(ra, rb)[0, 1])
-
-
-BUSY_SPREAD_PCT = 1.5
-# The table's own ops re-timed during a validation run: more than this off their entries and the
-# machine is not in the state the table was measured in. A uniformly slow spell (another process
-# running through every round) does not show in the round spread, but shows here.
-DRIFT_PCT = 3.0
-REFERENCE_OPS = 3
-
-
-def reference_ops(table, space, count: int = REFERENCE_OPS) -> list:
-  """A few of the table's ops (its largest ones: timed most precisely), re-timed next to the
-  networks of a validation run (after them in every round)."""
-  from proxyless_tf.latency.ops import all_space_ops
-  ops = [op for op in all_space_ops(space) if op.key in table.entries]
-  return sorted(ops, key=lambda op: -table.latency(op.key))[:count]
-
-
-def round_spread_pct(per_round) -> float:
-  """How much a sample's round medians disagree: the median over samples of their median absolute
-  deviation, relative. 0.2-0.5% on this host when it is quiet; a busy machine (another process,
-  another tenant of the VM) shows as several % and makes any error it reports noise. NaN with
-  fewer than 3 rounds."""
-  per_round = np.asarray(per_round, float)
-  if per_round.shape[0] < 3:
-    return float("nan")
-  center = np.median(per_round, axis=0)
-  return float(np.median(np.median(np.abs(per_round - center), axis=0) / center) * 100)
 
 
 def fit_calibration(raw, measured, iterations: int = 100) -> tuple[float, float]:
@@ -158,10 +132,19 @@ def measurer_for(meta, runs: int = 50, serial: str | None = None):
 
 
 def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measure,
-                   log=print, references: int = REFERENCE_OPS) -> dict:
-  """Predicted vs measured on random archs, measured in `rounds` interleaved rounds over all of
-  them (median of the round medians, like the table's entries); with `fit`, also fits and stores
-  the calibration when its leave-one-out error beats the plain sum's."""
+                   log=print) -> dict:
+  """Predicted vs measured on random archs, each timed right after the table's canary in
+  `rounds` interleaved rounds (median of the round medians, like the table's entries).
+
+  Errors are reported raw (ms now vs the table's ms), corrected by the canary's speed factor
+  (ms at the table's speed: drift since the build cancelled), and after the table's stored
+  correction; `diagnosis.py` tells noise, drift and bias apart. With `fit`, every correction
+  method is fitted and the one with the lowest leave-one-out error is stored (`correction.py`),
+  unless the machine was too busy for the errors to mean anything.
+  """
+  from proxyless_tf.latency import canary as C
+  from proxyless_tf.latency import correction as K
+  from proxyless_tf.latency import diagnosis as D
   from proxyless_tf.latency.builder import space_from_metadata
   from proxyless_tf.latency.table import TableCostModel
   space = space_from_metadata(table.metadata)
@@ -171,88 +154,77 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
     raise UserError(f"--fit needs --samples >= 4 (two constants, fit leave-one-out), got {samples}")
   if rounds < 1:
     raise UserError(f"--rounds must be >= 1, got {rounds}")
-  if references < 0:
-    raise UserError(f"--reference_ops must be >= 0, got {references}")
   archs = list(random_archs(space, samples, seed))
   for arch in archs:
     model.check_covers(arch_ops(arch))
+  taps = table.metadata.get("depthwise_max_taps")  # tables from before the rewrite: ops whole
   log(f"exporting {len(archs)} random {space.name} architectures ({precision})")
   progress = Progress(len(archs), "export")
   contents = []
   for arch in archs:
-    # the networks are exported the way the table's ops were (tables from before the XNNPACK
-    # rewrite record no `depthwise_max_taps`: their ops were not split)
-    contents.append(arch_tflite(arch, precision,
-                                max_depthwise_taps=table.metadata.get("depthwise_max_taps")))
+    contents.append(arch_tflite(arch, precision, max_depthwise_taps=taps))
     progress.update(1)
   progress.close()
-  references = reference_ops(table, space, references)
-  ref_contents = [op_tflite(op, precision, max_depthwise_taps=table.metadata.get(
-      "depthwise_max_taps")) for op in references]
-  progress = Progress((len(archs) + len(references)) * rounds, f"measure ({rounds} rounds)")
-  per_round, ref_rounds = [], []
-  for _ in range(rounds):
-    per_round.append([])
-    for content in contents:
-      per_round[-1].append(measure(content))
-      progress.update(1, last=f"{per_round[-1][-1]:.3f}ms")
-    ref_rounds.append([measure(content) for content in ref_contents])
-    progress.update(len(ref_contents))
+  canary_content = op_tflite(C.canary_of(table), precision, max_depthwise_taps=taps)
+  progress = Progress(2 * len(archs) * rounds, f"measure ({rounds} rounds, with the canary)")
+  per_round, canary_rounds = C.time_rounds(measure, contents, canary_content, rounds, progress)
   progress.close()
-  measured = np.median(np.array(per_round), axis=0)
-  drift = (float(np.median(np.median(ref_rounds, axis=0) / [table.latency(op.key)
-                                                             for op in references]) - 1) * 100
-           if references else 0.0)
-  raw = np.array([raw_sum(table, a) for a in archs])
-  scale, offset = table.calibration
-  predicted = offset + scale * raw
-  log(f"{'sample':<10} {'predicted':>10} {'measured':>10} {'err %':>7}")
-  for a, p, m in zip(archs, predicted, measured):
-    log(f"{a.name:<10} {p:>10.4f} {m:>10.4f} {100 * (p - m) / m:>7.1f}")
-  spread = round_spread_pct(per_round)
-  busy = spread > BUSY_SPREAD_PCT or abs(drift) > DRIFT_PCT
-  report = {"all": metrics(predicted, measured), "raw": metrics(raw, measured),
-            "mean_measured_ms": float(measured.mean()), "round_spread_pct": spread,
-            "reference_drift_pct": drift, "busy": busy}
-  r, plain = report["all"], report["raw"]
+  measured = np.median(per_round, axis=0)  # ms now
+  ratios = np.median(per_round / canary_rounds, axis=0)
+  then = C.table_canary_ms(table)
+  speed = C.speed_factor(canary_rounds.ravel(), table)
+  # what each network costs at the machine's speed during the build (the table's ms)
+  target = ratios * then if then else measured
+  designs = K.designs_for(table, archs, space)
+  raw = designs["sum"][0].sum(axis=1)
+  predicted = np.array([model.predict(a) for a in archs])
+  noise = round_spread_pct(per_round / canary_rounds)
+  bias_pct, bias_se = D.bias(raw, target)
+  diagnosis = D.diagnose(noise, speed, D.canary_movement_pct(canary_rounds), bias_pct, bias_se)
+  report = {"all": metrics(predicted, target), "raw": metrics(raw, measured),
+            "raw_canary": metrics(raw, target) if then else None,
+            "mean_measured_ms": float(measured.mean()), "speed_factor": speed,
+            "round_spread_pct": round_spread_pct(per_round), "noise_pct": noise,
+            "diagnosis": diagnosis, "busy": diagnosis["busy"], "has_canary": bool(then),
+            "method": (table.correction or {}).get("method", "sum")}
+  log(f"{'sample':<10} {'predicted':>10} {'measured':>10} {'at build':>10} {'err %':>7}")
+  for a, p, m, t in zip(archs, predicted, measured, target):
+    log(f"{a.name:<10} {p:>10.4f} {m:>10.4f} {t:>10.4f} {100 * (p - t) / t:>7.1f}")
+  r = report["all"]
   log(f"all {len(archs)}: MAE {r['mae_pct']:.2f}%  RMSE {r['rmse']:.4f} ms  rank corr "
-      f"{r['rank_corr']:.3f}  bias {r['bias_pct']:+.1f}%  (calibration scale={scale:.4f} "
-      f"offset={offset:.4f}; plain sum of ops: MAE {plain['mae_pct']:.2f}%)")
-  log(f"round-to-round spread of the measurements: {spread:.2f}% (quiet machine: < 0.5%); "
-      f"{len(references)} of the table's ops re-timed now: {drift:+.1f}% vs the table")
-  if abs(drift) > DRIFT_PCT:
-    log(f"WARNING: the table's own ops run {drift:+.1f}% off their entries right now: the machine "
-        "is not in the state the table was measured in (busy, throttled, or another machine), so "
-        "these errors say more about that than about the predictor. Rerun when it is quiet.")
-  elif busy:
-    log(f"WARNING: the measurements disagree by {spread:.1f}% between rounds: the machine was busy "
-        "while measuring, so these errors are mostly noise. Rerun when it is quiet.")
-  if fit and busy:
-    log(f"no calibration fitted: fitting to noisy measurements would make {table.path} worse "
-        "(its calibration is left as it was)")
-    report["stored_calibration"] = "calibration" in table.metadata
+      f"{r['rank_corr']:.3f}  bias {r['bias_pct']:+.1f}%  (correction: {report['method']}; "
+      f"plain sum of ops: MAE {report['raw']['mae_pct']:.2f}% raw"
+      + (f", {report['raw_canary']['mae_pct']:.2f}% after the canary)" if then else ")"))
+  if then:
+    log(f"speed factor now: {speed:.3f} (canary {np.median(canary_rounds):.4f} ms now, "
+        f"{then:.4f} ms at the build); errors above are at the build's speed")
+  else:
+    log(f"NOTE: {C.NO_CANARY}")
+  log(D.describe(diagnosis))
+  if fit and diagnosis["busy"]:
+    log(f"no correction fitted: fitting to noisy measurements would make {table.path} worse "
+        "(its correction is left as it was)")
   elif fit:
-    scale, offset = fit_calibration(raw, measured)
-    held = metrics(leave_one_out(raw, measured), measured)
-    report.update(loo_fit=held, fit={"scale": scale, "offset": offset})
-    log(f"fit on all {len(archs)} samples: scale={scale:.4f} offset={offset:.4f} ms")
-    log(f"leave-one-out: sum of ops MAE {plain['mae_pct']:.2f}% RMSE {plain['rmse']:.4f} -> "
-        f"calibrated MAE {held['mae_pct']:.2f}% RMSE {held['rmse']:.4f} "
-        f"rank corr {held['rank_corr']:.3f}")
-    if held["mae_pct"] < plain["mae_pct"]:
-      table.metadata["calibration"] = {"scale": scale, "offset": offset, "fit_samples": len(archs),
-                                       "fit_seed": seed, "loo_mae_pct": held["mae_pct"],
-                                       "date": time.strftime("%Y-%m-%d")}
-      table.save()
-      predicted = offset + scale * raw
-      log(f"stored the calibration in {table.path}; check it on other architectures with "
-          f"--seed={seed + 1} (no --fit)")
-    else:
-      table.metadata.pop("calibration", None)
-      table.save()
-      predicted = raw
-      log("the calibration does not lower the held-out error (the residual is noise, not bias); "
-          f"{table.path} is left uncalibrated")
-    report["stored_calibration"] = "calibration" in table.metadata
-  report["predicted"], report["measured"] = predicted.tolist(), measured.tolist()
+    chosen, held = K.select(designs, target)
+    chosen.update(fixed_ops=sorted(K.fixed_keys_of(space)) if chosen["method"] in K.GROUPED
+                  else None, fit_samples=len(archs), fit_seed=seed,
+                  held_out_mae_pct={m: round(v, 3) for m, v in held.items()},
+                  date=time.strftime("%Y-%m-%d %H:%M"))
+    chosen = {k: v for k, v in chosen.items() if v is not None}
+    report.update(held_out=held, fit=chosen, loo_fit={"mae_pct": held[chosen["method"]]})
+    log("leave-one-out MAE: " + ", ".join(f"{m} {held[m]:.2f}%" for m in K.METHODS)
+        + f" -> keeping {chosen['method']}")
+    if chosen["method"] in K.GROUPED:
+      log(f"{chosen['method']} factors: " + " ".join(f"{g}={f:.3f}" for g, f in chosen["factors"].items()))
+    elif chosen["method"] == "global":
+      log(f"global: scale={chosen['scale']:.4f} offset={chosen['offset']:.4f} ms")
+    table.metadata.pop("calibration", None)
+    table.metadata["correction"] = chosen
+    table.save()
+    predicted = K.predict(chosen, *designs[chosen["method"]])
+    log(f"stored the correction in {table.path}; check it on other architectures with "
+        f"--seed={seed + 1} (no --fit)")
+  report["stored_calibration"] = (table.correction or {}).get("method", "sum") != "sum"
+  report["predicted"], report["measured"] = predicted.tolist(), target.tolist()
+  report["measured_now"] = measured.tolist()
   return report

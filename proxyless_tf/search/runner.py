@@ -25,7 +25,8 @@ from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import ExpectedCost
 from proxyless_tf.search.confidence import distribution_verdict
 from proxyless_tf.search.steps import ArchObjective, SearchSteps
-from proxyless_tf.search.target_latency import LatencyController, choices_at_latency
+from proxyless_tf.search.target_latency import (LatencyController, choices_at_latency,
+                                                parse_request, resolve_request)
 from proxyless_tf.space.space import get_space
 from proxyless_tf.supernet.mixed_op import ARCH_MODES, WEIGHT_SHARING
 from proxyless_tf.supernet.supernet import Supernet
@@ -74,7 +75,9 @@ class SearchConfig:
   loss_lambda: float = 0.1
   checkpoint_every: int = 200
   arch_skip_epochs: int = 1  # search epochs without arch updates first (the original's schedule)
-  target_latency: float = 0.0  # > 0: requested-latency mode (the cost model's unit)
+  # > 0: requested-latency mode, in the cost model's unit, or "0.8x": a ratio to the space's
+  # reference net (k3 e6 everywhere) on the same cost model
+  target_latency: float | str = 0.0
   target_latency_rate: float = 0.05  # dual-ascent step of the latency multiplier
   seed: int = 0
   max_steps: int = 0  # stop (with a checkpoint) after this many total steps; 0: run to the end
@@ -91,6 +94,8 @@ class SearchConfig:
   rerank_seeds: int = 2
   rerank_train_examples: int = 24000
   rerank_valid_examples: int = 5000
+  # a host table's target: time the derived net next to the reference net at the end
+  verify_latency: bool = True
 
   def validate(self) -> None:
     if self.arch_algo not in ("grad", "rl"):
@@ -106,9 +111,12 @@ class SearchConfig:
       if getattr(self, name) < 1:
         raise UserError(f"--{name} must be >= 1, got {getattr(self, name)}")
     for name in ("warmup_epochs", "epochs", "steps_per_epoch", "max_train_examples", "max_steps",
-                 "arch_skip_epochs", "target_latency", "rerank_candidates"):
+                 "arch_skip_epochs", "rerank_candidates"):
       if getattr(self, name) < 0:
         raise UserError(f"--{name} must be >= 0, got {getattr(self, name)}")
+    number, ratio = parse_request(self.target_latency)
+    # one spelling per request (resumes compare it): a number, or "0.8x"
+    self.target_latency = f"{number:g}x" if ratio else number
     if self.target_latency and self.arch_algo != "grad":
       raise UserError("--target_latency works with --arch_algo=grad (the multiplier weighs the "
                       "gradient's latency term)")
@@ -148,6 +156,9 @@ class SearchResult:
   # and the kept one's index; None when it did not run
   rerank: list | None = None
   rerank_kept: int | None = None
+  # the derived net timed next to the reference net on this host (latency/side_by_side.py);
+  # None when the target is not this host
+  latency_check: dict | None = None
 
   @property
   def arch(self):
@@ -266,17 +277,18 @@ class SearchRun:
     if cost_model is not None:
       cost_model.prepare(self.space)
     self.controller = None
+    self.request = None
     if config.target_latency:
       # requested latency: the additive form, its weight set by the controller
-      self.controller = LatencyController(config.target_latency, config.target_latency_rate)
       expected = ExpectedCost(cost_model, self.space)
-      fastest = expected.of_choices([int(np.argmin(c.numpy())) for c in expected.per_op])
-      slowest = expected.of_choices([int(np.argmax(c.numpy())) for c in expected.per_op])
-      if not fastest * 0.97 <= config.target_latency <= slowest * 1.03:
-        raise UserError(f"--target_latency={config.target_latency:g} {cost_model.unit} is outside "
-                        f"what the space can be on this cost model: {fastest:.4g} to "
-                        f"{slowest:.4g} {cost_model.unit}; ask for a value in that range")
-      objective = ArchObjective(expected, config.target_latency, "add_linear",
+      self.request = request = resolve_request(config.target_latency, expected, self.space,
+                                               cost_model.unit)
+      if request["ratio"] is not None:
+        self.log(f"requested latency: {request['ratio']:g}x the reference net "
+                 f"({request['reference_name']}: {request['reference']:.4g} {cost_model.unit} on "
+                 f"{cost_model.name}) = {request['target']:.4g} {cost_model.unit}")
+      self.controller = LatencyController(request["target"], config.target_latency_rate)
+      objective = ArchObjective(expected, request["target"], "add_linear",
                                 controller=self.controller)
     elif cost_model is not None and config.latency_loss != "none":
       if config.latency_loss == "mul_log" and config.ref_latency <= 1.0:
@@ -647,8 +659,20 @@ class SearchRun:
     if predicted is not None and self.controller is not None:
       error = 100 * self.controller.relative_error(predicted)
       verdict = "within" if abs(error) <= 3 else "OUTSIDE"
+      ratio_note = ""
+      if self.request["ratio"] is not None:
+        ratio_note = (f" = {self.request['ratio']:g}x / {predicted / self.request['reference']:.3f}x"
+                      " the reference net")
       self.log(f"requested {self.controller.target:.3f} {self.cost_model.unit}, predicted "
-               f"{predicted:.3f} ({error:+.1f}%: {verdict} +-3%)")
+               f"{predicted:.3f} ({error:+.1f}%: {verdict} +-3%){ratio_note}")
+    latency_check = None
+    if predicted is not None and self.config.verify_latency and self.chief:
+      from proxyless_tf.latency.side_by_side import verify_on_host
+      latency_check = verify_on_host(arch, self.space.reference_arch(), self.cost_model,
+                                     self.request, log=self.log)
+      if latency_check is not None:
+        atomic_write_text(os.path.join(self.config.out, "latency_check.json"),
+                          json.dumps(latency_check, indent=2) + "\n")
     ratio, assessment = distribution_verdict(self.net.probabilities(),
                                              len(candidates) if candidates else 0)
     self.log(assessment)
@@ -657,5 +681,5 @@ class SearchRun:
     self.log(f"wrote {arch_path} and {png_path}; retrain with: python -m proxyless_tf.train "
              f"--arch={arch_path} --dataset={self.config.dataset}")
     return SearchResult(arch_path, png_path, arch, predicted, steps, history, ratio, candidates,
-                        kept)
+                        kept, latency_check)
 

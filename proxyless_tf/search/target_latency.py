@@ -10,7 +10,47 @@ E[latency] still carries the gradient to the logits. m is a variable in the chec
 
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
+
+from proxyless_tf.errors import UserError
+
+
+def parse_request(value) -> tuple[float, bool]:
+  """`--target_latency`: (number, is_ratio). A number is in the cost model's unit (ms, MMACs);
+  `0.8x` is a ratio to the space's reference net (k3 e6 everywhere) priced on the same cost model,
+  which means the same point of the trade-off on a fast and a slow machine. 0: off."""
+  text = str(value).strip().lower()
+  ratio = text.endswith("x")
+  try:
+    number = float(text[:-1] if ratio else text)
+  except ValueError:
+    raise UserError(f"--target_latency must be a number in the target's unit (e.g. 0.26 ms) or a "
+                    f"ratio to the space's reference net (e.g. 0.8x), got {value!r:.40}") from None
+  if not math.isfinite(number) or number < 0 or (ratio and number == 0):
+    raise UserError(f"--target_latency must be >= 0 (a ratio > 0), got {value!r:.40}")
+  return number, ratio
+
+
+def resolve_request(value, expected, space, unit: str) -> dict:
+  """The request in the cost model's unit: {target, ratio (None for an absolute request),
+  reference (the reference net's cost), reference_name}; a clear error outside what the space can
+  reach on this cost model."""
+  import numpy as np
+  number, ratio = parse_request(value)
+  reference = expected.of_choices(space.reference_choices())
+  target = number * reference if ratio else number
+  fastest = expected.of_choices([int(np.argmin(c.numpy())) for c in expected.per_op])
+  slowest = expected.of_choices([int(np.argmax(c.numpy())) for c in expected.per_op])
+  if not fastest * 0.97 <= target <= slowest * 1.03:
+    asked = f"{number:g}x the reference net = {target:.4g}" if ratio else f"{target:g}"
+    raise UserError(f"--target_latency={asked} {unit} is outside what the space can be on this "
+                    f"cost model: {fastest:.4g} to {slowest:.4g} {unit} "
+                    f"({fastest / reference:.2f}x to {slowest / reference:.2f}x the reference "
+                    "net); ask for a value in that range")
+  return {"target": float(target), "ratio": number if ratio else None,
+          "reference": float(reference), "reference_name": space.reference_arch().name}
 
 
 class LatencyController:

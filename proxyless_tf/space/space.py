@@ -133,6 +133,24 @@ class SearchSpace:
         head_filters=self.head_filters, dropout=self.dropout, bn_momentum=self.bn_momentum,
         bn_epsilon=self.bn_epsilon, padding=self.padding)
 
+  def reference_candidate(self) -> int:
+    """Index of the space's reference block: k3 e6 (MobileNetV2's) where the space has it, else
+    the smallest kernel at the largest expansion among the others."""
+    names = [c.name for c in self.candidates]
+    if "k3_e6" in names:
+      return names.index("k3_e6")
+    return min(range(len(self.candidates)),
+               key=lambda i: (self.candidates[i].kernel_size, -self.candidates[i].expand_ratio))
+
+  def reference_choices(self) -> list[int]:
+    """The reference net: the reference block in every searchable place (what a request like
+    `--target_latency=0.8x` is relative to)."""
+    return [self.reference_candidate()] * len(self.mixed_ops())
+
+  def reference_arch(self) -> ArchConfig:
+    name = self.candidates[self.reference_candidate()].name.replace("_", "")
+    return self.derive(self.reference_choices(), name=f"{self.name}_reference_{name}")
+
   def largest_arch(self) -> ArchConfig:
     """Every decision at its biggest MBConv (the standalone reference of the search benchmarks)."""
     biggest = max(range(len(self.candidates)),

@@ -144,6 +144,7 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
                              "rerank_gain": (None if not result.rerank else
                                              result.rerank[result.rerank_kept].score
                                              - result.rerank[0].score),
+                             "request": run.request, "latency_check": result.latency_check,
                              "seconds": time.monotonic() - start})
   elif cost_model is not None:
     cost_model.prepare(_space_of(search_config, data))
@@ -209,6 +210,9 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
         f"{spec.num_threads} thread(s))")
     files = {f"{name}/{mode}": exported[name][mode]["path"] for name in nets
              for mode in ("float", "int8")}
+    canary = None if spec.adb else _canary_file(cost_model, spec.out)
+    if canary:  # timed in the same rounds: the machine's speed now vs the table's build
+      files["canary"] = canary
     stages.finish("benchmark", _measure(files, spec, log))
   measured = stages.done["benchmark"]
   from proxyless_tf.export.app_files import write_app_files
@@ -235,9 +239,15 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
                   "int8_accuracy": exported[name]["int8"]["test_accuracy"],
                   "export_ok": all(exported[name][m]["ok"] for m in ("float", "int8")),
                   "retrain_s": retrained[name]["seconds"]}
+  from proxyless_tf.latency.canary import table_canary_ms
   from proxyless_tf.specialize.report import write_report
+  request = stages.done["search"].get("request")
+  speed = None
+  if "canary" in measured and table is not None and table_canary_ms(table):
+    speed = measured["canary"] / table_canary_ms(table)
   report = {"rows": rows, "precision": precision, "search": stages.done["search"],
-            "target_latency": search_config.target_latency or None,
+            "target_latency": request["target"] if request else None, "request": request,
+            "speed_factor": speed,
             "cost_model": getattr(cost_model, "name", "none"), "adb": spec.adb,
             "num_threads": spec.num_threads, "epochs": spec.retrain_epochs,
             "num_classes": searched.num_classes}
@@ -245,6 +255,21 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
   stages.finish("report", {"path": path})
   log(f"wrote {path}")
   return report
+
+
+def _canary_file(cost_model, out: str) -> str | None:
+  """The table's canary exported as its ops were, for a host table with a canary; else None."""
+  from proxyless_tf.latency.canary import canary_of, table_canary_ms
+  from proxyless_tf.latency.measure import op_tflite
+  from proxyless_tf.latency.side_by_side import host_table_of
+  table = host_table_of(cost_model)
+  if table is None or not table_canary_ms(table):
+    return None
+  path = os.path.join(out, "canary.tflite")
+  with open(path, "wb") as f:
+    f.write(op_tflite(canary_of(table), table.metadata.get("precision", "float"),
+                      max_depthwise_taps=table.metadata.get("depthwise_max_taps")))
+  return path
 
 
 def _space_of(search_config, data):

@@ -27,11 +27,7 @@ def verdicts(report: dict) -> list[str]:
     lines.append(f"- Predictor: predicted {s['predicted']:.3f} ms, measured {s[measured_key]:.3f} ms "
                  f"({precision}): {err:+.1f}%, the table {ok} here (bound +-{PREDICTOR_OK_PCT:g}%).")
   if report.get("target_latency") and s["predicted"] is not None:
-    t = report["target_latency"]
-    lines.append(f"- Requested latency {t:.3f} {s['unit']}: predicted {s['predicted']:.3f} "
-                 f"({_pct(s['predicted'], t):+.1f}%)" + (
-                     f", measured {s[measured_key]:.3f} ms ({_pct(s[measured_key], t):+.1f}%)"
-                     if s["unit"] == "ms" else "") + ".")
+    lines.append(requested_line(report, measured_key))
   ratio = report.get("search", {}).get("entropy_ratio")
   reranked = report.get("search", {}).get("reranked")
   if reranked:
@@ -69,6 +65,32 @@ def verdicts(report: dict) -> list[str]:
     if not r["export_ok"]:
       lines.append(f"- {name}: an exported file FAILED its check against Keras (see above).")
   return lines
+
+
+def requested_line(report: dict, measured_key: str) -> str:
+  """Requested / predicted / measured, in the cost's unit and as a ratio to the reference net
+  (the hand-designed k3 e6 net, benchmarked in the same rounds); ms measured now are divided by
+  the machine's speed factor (the table's canary, timed in the same rounds)."""
+  rows, t = report["rows"], report["target_latency"]
+  s, request = rows["searched"], report.get("request") or {}
+  asked = f"{t:.3f} {s['unit']}"
+  if request.get("ratio") is not None:
+    asked = f"{request['ratio']:g}x the reference net = {asked}"
+  line = f"- Requested latency {asked}: predicted {s['predicted']:.3f} ({_pct(s['predicted'], t):+.1f}%)"
+  if s["unit"] == "ms":
+    speed = report.get("speed_factor")
+    ms = s[measured_key] / (speed or 1.0)
+    line += (f", measured {ms:.3f} ms ({_pct(ms, t):+.1f}%" +
+             (f", at the table's speed: speed factor {speed:.3f} now" if speed else
+              ", now: the table has no canary, so drift since its build is in this number") + ")")
+    b = rows.get("baseline")
+    if b and request.get("reference") and b.get("predicted"):
+      wanted = t / request["reference"]
+      got = s[measured_key] / b[measured_key]
+      line += (f"; as a ratio to the reference net: requested {wanted:.3f}, predicted "
+               f"{s['predicted'] / b['predicted']:.3f}, measured {got:.3f} side by side "
+               f"({_pct(got, wanted):+.1f}%)")
+  return line + "."
 
 
 def latency_png(report: dict, path: str) -> None:

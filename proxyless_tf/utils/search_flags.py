@@ -85,9 +85,15 @@ def define_search_flags(default_out: str = "runs/search") -> None:
                        lower_bound=1)
   flags.DEFINE_integer("arch_skip_epochs", _D.arch_skip_epochs, "Search epochs without arch updates "
                        "after warm-up (the original skips the first).", lower_bound=0)
-  flags.DEFINE_float("target_latency", _D.target_latency, "Requested latency, in the target's unit "
-                     "(ms for cpu/mobile/gpu tables, MMACs for flops; 0: off). The latency weight adapts so the derived net lands on it; "
-                     "--latency_loss/--ref_latency/--loss_lambda are then unused.", lower_bound=0.0)
+  flags.DEFINE_string("target_latency", str(_D.target_latency), "Requested latency: a number in "
+                      "the target's unit (ms for cpu/mobile/gpu tables, MMACs for flops), or a "
+                      "ratio to the space's reference net (k3 e6 everywhere) on the same cost "
+                      "model, e.g. 0.8x (the same point of the trade-off on any machine); 0: off. "
+                      "The latency weight adapts so the derived net lands on it; "
+                      "--latency_loss/--ref_latency/--loss_lambda are then unused.")
+  flags.DEFINE_bool("verify_latency", _D.verify_latency, "With a latency table of this host "
+                    "(--target=cpu): after the search, time the derived net next to the reference "
+                    "net and print requested / predicted / measured, in ms and as a ratio.")
   flags.DEFINE_float("target_latency_rate", _D.target_latency_rate, "Step of the requested-latency "
                      "multiplier per arch update (per unit of relative latency error).",
                      lower_bound=0.0)
