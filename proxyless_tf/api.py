@@ -125,16 +125,19 @@ def as_dataset(data, num_classes: int | None = None, test_fraction: float = 0.1,
 # -- the jobs --------------------------------------------------------------------------------------
 
 @_api_errors
-def search(data, *, target: str = "flops", out: str = "runs/search", target_latency: float = 0.0,
+def search(data, *, target: str = "flops", out: str = "runs/search",
+           target_latency: float | str = 0.0,
            latency_table: str | None = None, precision: str | None = None, num_threads: int = 1,
            callbacks=None, resume: bool = False, cost_model=None, strategy=None, log=print,
            **options):
   """Searches an architecture for `target` ("flops", "cpu", "mobile", "gpu", "none"), or for
   your own `cost_model`. `options` are SearchConfig's fields (space, epochs, warmup_epochs,
   batch_size, arch_lr, weight_sharing, rerank_candidates, ...); the target's flag file supplies
-  the rest, as on the command line. Returns a SearchResult: `.arch`
+  the rest, as on the command line. `target_latency`: in the cost's unit (ms, MMACs) or a
+  ratio to the space's reference net ("0.8x"). Returns a SearchResult: `.arch`
   (ArchConfig), `.history`, `.predicted_latency`, `.arch_path`, `.rerank` (the re-ranked
-  candidates and their held-out scores, or None)."""
+  candidates and their held-out scores, or None), `.latency_check` (a host table's target: the
+  derived net measured next to the reference net)."""
   from proxyless_tf.latency.targets import cost_model_for_target
   from proxyless_tf.search.runner import SearchConfig, SearchRun
   from proxyless_tf.utils.search_flags import TARGETS, read_target_defaults
@@ -230,7 +233,7 @@ def benchmark(tflite_path: str, *, num_threads: int = 1, warmup_runs: int = 10,
 def _coerce(name: str, value):
   """A flag file's text value as the type of SearchConfig's field."""
   from proxyless_tf.search.runner import SearchConfig
-  if not isinstance(value, str):
+  if not isinstance(value, str) or name == "target_latency":  # "0.8x" or ms: validate() parses
     return value
   default = SearchConfig.__dataclass_fields__[name].default
   if isinstance(default, bool):

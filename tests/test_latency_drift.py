@@ -222,3 +222,24 @@ def test_old_tables_without_a_canary_load_and_say_what_they_lack(tmp_path, fake_
   with pytest.raises(UserError, match="'correction' must be"):
     LatencyTable({**meta, "canary": None, "correction": {"method": "magic"}}, entries,
                  path).save() or load_table(path)
+
+
+def test_a_derived_net_is_verified_next_to_the_reference_net_on_this_host(tmp_path):
+  """The search's last step on a host table: real LiteRT timings of two tiny nets and the canary."""
+  from proxyless_tf.latency.side_by_side import verify_on_host
+  entries = {op.key: {"mean": true_ms(op), "median": true_ms(op), "std": 0.0, "count": 30,
+                      "ratio": true_ms(op) / 0.2, "canary": 0.2} for op in all_space_ops(SPACE)}
+  meta = {"device": "host: test", "threads": 1, "precision": "float", **space_metadata(SPACE),
+          "canary": {"op": canary_op().key, "median_ms": 0.2}, "depthwise_max_taps": 25}
+  model = TableCostModel(LatencyTable(meta, entries, str(tmp_path / "t.json")))
+  arch, reference = SPACE.derive([1, 2, 1]), SPACE.reference_arch()
+  lines = []
+  result = verify_on_host(arch, reference, model, {"target": 0.9 * model.predict(reference),
+                                                    "ratio": 0.9, "reference": model.predict(reference)},
+                          rounds=2, runs=5, log=lines.append)
+  assert result["measured_ms"] > 0 and result["reference_ms"] > 0 and result["speed_factor"] > 0
+  assert result["predicted_ratio"] == pytest.approx(model.predict(arch) / model.predict(reference))
+  assert result["requested_ratio"] == 0.9 and "ratio_error_pct" in result
+  assert "x reference" in lines[-1] and "measured vs requested" in lines[-1]
+  assert verify_on_host(arch, reference, TableCostModel(LatencyTable(
+      {**meta, "device": "android: Pixel"}, entries)), log=lines.append) is None

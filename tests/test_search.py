@@ -299,6 +299,11 @@ def test_requested_latency_outside_the_space_is_a_clear_error(tmp_path, syntheti
       SearchRun(_config(tmp_path, target_latency=target), FlopsCostModel(), log=lambda *_: None,
                 dataset=synthetic_dataset)
     assert f"{values[0]:.4g} to {values[-1]:.4g}" in str(err.value)
+  # a ratio to the reference net: resolved on the cost model, its range said as ratios too
+  with pytest.raises(UserError, match=r"--target_latency=50x the reference net = .* outside .* "
+                     r"to .*x the reference net"):
+    SearchRun(_config(tmp_path, target_latency="50x"), FlopsCostModel(), log=lambda *_: None,
+              dataset=synthetic_dataset)
 
 
 def test_no_arch_update_in_the_first_search_epoch(tmp_path, synthetic_dataset):
