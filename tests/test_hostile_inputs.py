@@ -121,8 +121,12 @@ def test_fuzz_arbitrary_json_as_arch_and_net_config(data):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.dictionaries(st.sampled_from(["mean", "median", "std", "count", "var"]), JSON),
-       st.one_of(st.none(), JSON))
+@given(st.dictionaries(st.sampled_from(["mean", "median", "std", "count", "var", "ratio",
+                                        "canary"]), JSON),
+       st.one_of(st.none(), JSON, st.dictionaries(st.sampled_from(
+           ["canary", "correction", "calibration", "precision"]), JSON | st.dictionaries(
+               st.sampled_from(["median_ms", "method", "factors", "fixed_ops", "scale", "offset"]),
+               JSON), max_size=3)))
 def test_fuzz_table_entries_and_metadata(tmp_path, entry, metadata):
   path = tmp_path / "t.json"
   path.write_text(json.dumps({"metadata": metadata, "entries": {"Conv-k": entry}}))
@@ -133,6 +137,11 @@ def test_fuzz_table_entries_and_metadata(tmp_path, entry, metadata):
     return
   value = table.latency("Conv-k")
   assert value >= 0 and value == value  # finite, not negative: what the search may use
+  from proxyless_tf.latency.correction import op_factor
+  from proxyless_tf.latency.ops import OpSpec
+  scale, offset = table.calibration
+  factor = op_factor(table.correction, OpSpec("expanded_conv", 8, 8, 8, 3, 6))
+  assert scale > 0 and factor > 0 and offset == offset
 
 
 @settings(max_examples=100, deadline=None)

@@ -88,6 +88,17 @@ def checked_error_line(table: LatencyTable) -> str:
   fitted = table.metadata.get("calibration") or {}
   name = os.path.basename(table.path or "?")
   lacks = "" if table.metadata.get("canary") else f" NOTE: {NO_CANARY}"
+  correction = table.metadata.get("correction") or {}
+  if not check and correction.get("held_out_mae_pct"):  # fitted by `validate --fit` instead
+    method = correction.get("method", "sum")
+    held = correction["held_out_mae_pct"]
+    held = held if isinstance(held, dict) else {}
+
+    def pct(value):
+      return f"{value:.1f}%" if isinstance(value, (int, float)) else "?"
+    return (f"latency table {name}: checked on {correction.get('fit_samples')} random networks "
+            f"on {correction.get('date')}: sum of ops {pct(held.get('sum'))} mean abs error, "
+            f"corrected ({method}) {pct(held.get(method))} (held out)" + lacks)
   if not check and "loo_mae_pct" in fitted:  # validated with `validate --fit` instead
     return (f"latency table {name}: calibrated on {fitted.get('fit_samples')} random networks "
             f"on {fitted.get('date')}: {fitted['loo_mae_pct']:.1f}% mean abs error (held out)"

@@ -150,6 +150,8 @@ def _check_metadata(source: str, metadata) -> dict:
     if (not isinstance(correction, dict) or correction.get("method") not in METHODS
         or not isinstance(factors, dict)
         or not all(_finite(f) and f > 0 for f in factors.values())
+        or not (isinstance(correction.get("fixed_ops", []), list)
+                and all(isinstance(k, str) for k in correction.get("fixed_ops", [])))
         or (correction.get("method") == "global" and not (
             _finite(correction.get("scale")) and correction.get("scale") > 0
             and _finite(correction.get("offset"), low=-math.inf)))):

@@ -36,10 +36,6 @@ def arch_tflite(config, precision: str, seed: int = 0,
   return convert_for_timing(build_model(config), precision, seed, max_depthwise_taps)
 
 
-def raw_sum(table, config) -> float:
-  return float(sum(table.latency(table.entry_key(op) or op.key) for op in arch_ops(config)))
-
-
 def metrics(predicted, measured) -> dict:
   predicted, measured = np.asarray(predicted, float), np.asarray(measured, float)
   err = predicted - measured
