@@ -3,7 +3,7 @@
 An op timed alone runs with its input and weights hot in cache; inside a network it follows
 other ops that evicted them, and on some hosts (measured: an Intel Xeon VM, 5-14% low, growing
 with the network) that costs more than the interpreter overhead the sum over-counts. How much
-depends on the op: its resolution decides its working set. Three predictors of a network's
+depends on the op: its resolution decides its working set. Four predictors of a network's
 latency from the table's entries, each fitted on random networks measured end to end:
 
   sum       plain sum of the entries (nothing fitted)
@@ -18,7 +18,7 @@ latency from the table's entries, each fitted on random networks measured end to
   per_kernel  the same with one factor per op kind, kernel size and resolution (a 7x7 depthwise
             runs as three split convs on XNNPACK, whose cost in context differs from 3x3's).
 
-All three stay a sum over ops of corrected entries plus a constant, so the search's expected
+All four stay a sum over ops of corrected entries plus a constant, so the search's expected
 latency stays differentiable and its code is the same for every table. `select` keeps the one
 with the lowest held-out (leave-one-out) error; the table records which (`metadata.correction`).
 """
