@@ -54,10 +54,12 @@ def main():
            "host and its correction). Measured = the derived net timed next to the "
            "reference net (k3 e6 everywhere) and the table's canary in 5 interleaved rounds of 50 "
            "runs; ms at the table's speed = ms now / speed factor. Goals: ratio within +-3% of "
-           "the request, ms within +-5%.", "",
+           "the request, ms within +-5%. Runs resume (`--resume`): a search already finished "
+           "re-derives its net from its last checkpoint and is measured again (searches are "
+           "deterministic, so this equals a fresh run; `s` is then seconds of that).", "",
            "| request | requested ms | predicted ms | measured ms now | speed factor | measured ms "
            "at the table's speed | ms error % | requested ratio | predicted ratio | measured "
-           "ratio | ratio error % | search s |",
+           "ratio | ratio error % | s |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
   for request, c, seconds in rows:
     lines.append(f"| {request} | {c['requested_ms']:.4f} | {c['predicted_ms']:.4f} | "

@@ -77,3 +77,20 @@ def test_report_says_what_the_re_ranking_chose():
   assert "the search's own net scored best" in "\n".join(verdicts(report))
   report["search"].update(reranked=0)
   assert "still close to uniform" in "\n".join(verdicts(report))
+
+
+def test_report_gives_a_ratio_request_in_ms_and_against_the_reference_net():
+  from proxyless_tf.specialize.report import verdicts
+  rows = {"searched": {"predicted": 0.138, "unit": "ms", "measured_float_ms": 0.1412,
+                       "keras_accuracy": 0.88, "export_ok": True},
+          "baseline": {"predicted": 0.1728, "unit": "ms", "measured_float_ms": 0.1765,
+                       "keras_accuracy": 0.88, "export_ok": True}}
+  report = {"rows": rows, "precision": "float", "num_classes": 10, "search": {},
+            "target_latency": 0.13824, "speed_factor": 1.02,
+            "request": {"target": 0.13824, "ratio": 0.8, "reference": 0.1728}}
+  line = next(v for v in verdicts(report) if v.startswith("- Requested latency"))
+  assert "0.8x the reference net = 0.138 ms" in line
+  assert "measured 0.138 ms" in line and "speed factor 1.020" in line  # 0.1412 / 1.02
+  assert "requested 0.800, predicted 0.799, measured 0.800 side by side" in line
+  report.update(speed_factor=None)
+  assert "the table has no canary" in next(v for v in verdicts(report) if "Requested" in v)
