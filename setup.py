@@ -23,6 +23,7 @@ setup(
         "pyyaml",  # reads the original code's YAML latency tables
         "tensorboard",  # tf.summary needs it; tensorflow does not always bring it
         "tqdm",  # progress bars on a terminal
+        "scipy",  # bounded least squares of the latency tables' per-kind corrections
     ],
     extras_require={"test": ["pytest", "hypothesis"]},
 )
