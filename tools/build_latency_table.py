@@ -41,8 +41,9 @@ flags.DEFINE_bool("split_large_depthwise", None, "Time the ops as the export shi
                   "XNNPACK: depthwise convs over 25 taps split into pieces (default: on, except "
                   "with --use_gpu or --nouse_xnnpack, where the export should turn it off too).")
 flags.DEFINE_integer("self_check_samples", None, "After the ops, measure this many random "
-                     "architectures end to end, fit the calibration and store the checked error "
-                     "(default: 10 on host, 0 on android; 0: skip).", lower_bound=0)
+                     "architectures end to end (each after the canary), fit the corrections, "
+                     "store the best and what the check saw (default: 30 on host, 0 on android; "
+                     "0: skip).", lower_bound=0)
 flags.DEFINE_string("benchmark_binary", None, "android: local benchmark_model to push first.")
 flags.DEFINE_integer("rounds", None, "Interleaved rounds over all ops; an op's entry is the "
                      "median of its rounds (default: 5 on host, 1 on android).", lower_bound=1)
@@ -102,7 +103,8 @@ def main(argv):
                 "serials": [m.adb.serial for m in measurers]}
   samples = FLAGS.self_check_samples
   if samples is None:
-    samples = 10 if FLAGS.device == "host" else 0
+    from proxyless_tf.latency.host_cache import SELF_CHECK_SAMPLES
+    samples = SELF_CHECK_SAMPLES if FLAGS.device == "host" else 0
   if samples < 0 or samples in (1, 2, 3):
     raise UserError(f"--self_check_samples must be 0 (skip) or >= 4, got {samples}")
   table = build_space_table(space, FLAGS.out, measurers, FLAGS.precision, metadata,
