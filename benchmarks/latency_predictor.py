@@ -116,6 +116,8 @@ def main():
         loo = K.mae_pct(K.leave_one_out(method, X, y, groups), y)
         held = K.mae_pct(K.predict(K.fit(method, X, y, groups), Xc, groups), yc)
         row["methods"][f"{variant}/{method}"] = {"loo": loo, "check": held}
+    if combo in results:  # an earlier build of this combo stays on record
+      results.setdefault("earlier", {}).setdefault(combo, []).append(results[combo])
     results[combo] = row
     json.dump(results, open(RESULTS, "w"), indent=1)
   write_section(results, args)
