@@ -63,7 +63,8 @@ def fake_exports(monkeypatch):
     machine_nets[arch.name] = arch
     return f"net:{arch.name}".encode()
   monkeypatch.setattr(validate, "arch_tflite", tag)
-  monkeypatch.setattr(validate, "op_tflite", lambda op, precision, **_: f"op:{op.key}".encode())
+  from proxyless_tf.latency import measure
+  monkeypatch.setattr(measure, "op_tflite", lambda op, precision, **_: f"op:{op.key}".encode())
   return machine_nets
 
 

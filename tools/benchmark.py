@@ -57,16 +57,15 @@ flags.DEFINE_integer("rounds", 5, "With --latency_table: interleaved rounds.", l
 def side_by_side(model: str) -> None:
   from proxyless_tf.arch import load_arch
   from proxyless_tf.latency.builder import space_from_metadata
-  from proxyless_tf.latency.canary import canary_of
-  from proxyless_tf.latency.measure import op_tflite
-  from proxyless_tf.latency.side_by_side import compare, describe, host_table_of, time_pair
+  from proxyless_tf.latency.canary import canary_tflite
+  from proxyless_tf.latency.side_by_side import compare, describe, is_host_table, time_pair
   from proxyless_tf.latency.table import TableCostModel, load_table
   from proxyless_tf.latency.validate import arch_tflite
   from proxyless_tf.search.target_latency import parse_request
   if not os.path.isfile(model):
     raise UserError(f"model file {model} does not exist")
   table = load_table(FLAGS.latency_table)
-  if host_table_of(TableCostModel(table)) is None:
+  if not is_host_table(table):
     raise UserError(f"--latency_table {FLAGS.latency_table} was measured on "
                     f"{table.metadata.get('device')!r}, not on this host's LiteRT")
   space = space_from_metadata(table.metadata)
@@ -88,7 +87,7 @@ def side_by_side(model: str) -> None:
     request = {"target": number * ref_ms if ratio else number, "ratio": number if ratio else None,
                "reference": ref_ms}
   timed = time_pair(open(model, "rb").read(), reference,
-                    op_tflite(canary_of(table), precision, max_depthwise_taps=taps),
+                    canary_tflite(table),
                     FLAGS.rounds, FLAGS.num_runs, FLAGS.num_threads)
   result = compare(timed, table, predicted, cost.predict(reference_arch), request)
   print(describe(result, model))

@@ -108,7 +108,8 @@ def checked_error_line(table: LatencyTable) -> str:
             f"`python -m proxyless_tf.latency validate --table={table.path} --fit`)" + lacks)
   method = check.get("method") or ("global" if "calibration" in table.metadata else "sum")
   kept = {"sum": "no correction helped", "global": "global offset + scale",
-          "per_kind": "per op kind and resolution"}.get(method, method)
+          "per_kind": "per op kind and resolution",
+          "per_kernel": "per op kind, kernel and resolution"}.get(method, method)
   line = (f"latency table {name}: checked on {check['samples']} random networks on "
           f"{check['date']}: sum of ops {check['raw_mae_pct']:.1f}% mean abs error, corrected "
           f"({kept}) {check['calibrated_loo_mae_pct']:.1f}% (held out)")

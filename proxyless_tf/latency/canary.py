@@ -81,6 +81,13 @@ def time_rounds(measure, contents: list, canary_content, rounds: int, progress=N
   return times, canaries
 
 
+def canary_tflite(table) -> bytes:
+  """The table's canary as a model, exported the way the table's ops were."""
+  from proxyless_tf.latency.measure import op_tflite
+  return op_tflite(canary_of(table), table.metadata.get("precision", "float"),
+                   max_depthwise_taps=table.metadata.get("depthwise_max_taps"))
+
+
 def canary_of(table) -> OpSpec:
   """The op a table was built with as its canary; the default for a table from before them."""
   key = (table.metadata.get("canary") or {}).get("op")

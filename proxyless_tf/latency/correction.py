@@ -73,26 +73,51 @@ def bounds_for(groups) -> tuple[list, list]:
   return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def fit_per_kind(X, measured, groups, iterations: int = 30) -> np.ndarray:
-  """Factors in FACTOR_BOUNDS minimizing the mean absolute relative error (iteratively
-  reweighted bounded least squares, scipy's `lsq_linear`, like `fit_calibration`: one disturbed
-  network should not pull the fit). A constant column (the fixed group) is the offset."""
-  from scipy.optimize import lsq_linear
+def fit_relative_l1(X, measured, bounds=None, iterations: int = 100, rtol: float = 1e-9,
+                    atol: float = 1e-12) -> np.ndarray:
+  """Coefficients c minimizing mean |X c - m| / m, by iteratively reweighted least squares from
+  the least-squares start: numpy's `lstsq`, or scipy's `lsq_linear` within `bounds` (lower and
+  upper lists)."""
   X, measured = np.asarray(X, float), np.asarray(measured, float)
   A, b = X / measured[:, None], np.ones(len(measured))
-  bounds = bounds_for(groups)
-  coef = lsq_linear(A, b, bounds=bounds).x
+
+  def solve(A, b):
+    if bounds is None:
+      return np.linalg.lstsq(A, b, rcond=None)[0]
+    from scipy.optimize import lsq_linear
+    return lsq_linear(A, b, bounds=bounds).x
+  coef = solve(A, b)
   for _ in range(iterations):
     w = 1.0 / np.sqrt(np.maximum(np.abs(A @ coef - b), 1e-6))
-    new = lsq_linear(A * w[:, None], b * w, bounds=bounds).x
-    if np.allclose(new, coef, rtol=1e-7, atol=1e-9):
+    new = solve(A * w[:, None], b * w)
+    if np.allclose(new, coef, rtol=rtol, atol=atol):
       break
     coef = new
   return coef
 
 
+def fit_calibration(raw, measured, iterations: int = 100) -> tuple[float, float]:
+  """(scale, offset) minimizing the mean absolute relative error |offset + scale * raw - m| / m.
+
+  Relative, because the goal is a small error in percent across fast and slow architectures
+  (plain least squares lets the slowest samples decide); absolute, not squared, because that goal
+  is a mean absolute error and one measurement disturbed by the machine should not pull the fit.
+  Solved by iteratively reweighted least squares from the least-squares start.
+  """
+  raw = np.asarray(raw, float)
+  coef = fit_relative_l1(np.stack([raw, np.ones(len(raw))], axis=1), measured,
+                         iterations=iterations)
+  return float(coef[0]), float(coef[1])
+
+
+def fit_per_kind(X, measured, groups, iterations: int = 30) -> np.ndarray:
+  """Factors in FACTOR_BOUNDS (the fixed group in FIXED_BOUNDS) minimizing the mean absolute
+  relative error, like `fit_calibration` (one disturbed network should not pull the fit). A
+  constant column (the fixed group) is the offset."""
+  return fit_relative_l1(X, measured, bounds_for(groups), iterations, rtol=1e-7, atol=1e-9)
+
+
 def fit(method: str, X, measured, groups) -> dict:
-  from proxyless_tf.latency.validate import fit_calibration
   raw = X.sum(axis=1)
   if method == "sum":
     return {"method": "sum"}

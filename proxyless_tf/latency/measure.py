@@ -18,7 +18,7 @@ from proxyless_tf.arch.config import Block
 from proxyless_tf.benchmark.host import benchmark_host
 from proxyless_tf.errors import UserError
 from proxyless_tf.export.tflite import XNNPACK_MAX_TAPS, convert_for_timing
-from proxyless_tf.latency.canary import median_ms
+from proxyless_tf.latency.canary import median_ms, timed_with_canary
 from proxyless_tf.latency.ops import OpSpec
 from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
 from proxyless_tf.utils.progress import Progress
@@ -224,8 +224,8 @@ def build_table(table, ops, measurers, precision: str, rounds: int = 1,
           return
         op = queue.pop()
       if canary is not None:
-        reference = median_ms(measure(canary, precision))
-        entry = dict(measure(op, precision), canary=reference)
+        entry, reference = timed_with_canary(lambda o: measure(o, precision), canary, op)
+        entry = dict(entry, canary=median_ms(reference))
       else:
         entry = measure(op, precision)
       with lock:

@@ -15,15 +15,18 @@ RATIO_TOLERANCE_PCT = 3.0  # the request as a ratio to the reference net, measur
 MS_TOLERANCE_PCT = 5.0  # the request in ms, measured and divided by the speed factor
 
 
+def is_host_table(table) -> bool:
+  """Whether `table` was measured on a host's LiteRT (this side-by-side times on this host)."""
+  return str(table.metadata.get("device", "")).startswith("host")
+
+
 def host_table_of(cost_model):
   """The cost model's table when it was measured on this host's LiteRT, else None."""
   table = getattr(cost_model, "table", None)
-  if table is None or not str(table.metadata.get("device", "")).startswith("host"):
-    return None
-  return table
+  return table if table is not None and is_host_table(table) else None
 
 
-def time_pair(net: bytes, reference: bytes, canary: bytes | None, rounds: int = 5,
+def time_pair(net: bytes, reference: bytes, canary: bytes, rounds: int = 5,
               runs: int = 50, num_threads: int = 1, measure=None) -> dict:
   """The two models (and the canary before each) in `rounds` interleaved rounds on this host."""
   from proxyless_tf.latency.canary import time_rounds
@@ -33,11 +36,7 @@ def time_pair(net: bytes, reference: bytes, canary: bytes | None, rounds: int = 
     def measure(content):
       return benchmark_host(model_content=content, num_threads=num_threads, warmup=10,
                             runs=runs).summary["median_ms"]
-  if canary is None:
-    times = np.array([[measure(net), measure(reference)] for _ in range(rounds)])
-    canaries = None
-  else:
-    times, canaries = time_rounds(measure, [net, reference], canary, rounds)
+  times, canaries = time_rounds(measure, [net, reference], canary, rounds)
   return {"times": times, "canaries": canaries}
 
 
@@ -51,7 +50,7 @@ def compare(timed: dict, table=None, predicted: float | None = None,
          "measured_ratio": float(np.median(times[:, 0] / times[:, 1])),
          "rounds": int(times.shape[0]), "speed_factor": None, "measured_at_build_ms": None}
   then = None if table is None else table_canary_ms(table)
-  if canaries is not None and then:
+  if then:
     out["speed_factor"] = speed_factor(canaries.ravel(), table)
     out["measured_at_build_ms"] = float(np.median(times[:, 0] / canaries[:, 0]) * then)
   if predicted is not None:
@@ -102,8 +101,7 @@ def verify_on_host(arch, reference, cost_model, request=None, rounds: int = 5, r
                    log=print) -> dict | None:
   """The derived net and the reference net exported as the table's ops were and timed side by
   side; None (nothing measured) when the cost model is not a table of this host."""
-  from proxyless_tf.latency.canary import canary_of
-  from proxyless_tf.latency.measure import op_tflite
+  from proxyless_tf.latency.canary import canary_tflite
   from proxyless_tf.latency.validate import arch_tflite
   table = host_table_of(cost_model)
   if table is None:
@@ -114,7 +112,7 @@ def verify_on_host(arch, reference, cost_model, request=None, rounds: int = 5, r
   log(f"timing the derived net next to the reference net ({reference.name}) on this host")
   timed = time_pair(arch_tflite(arch, precision, max_depthwise_taps=taps),
                     arch_tflite(reference, precision, max_depthwise_taps=taps),
-                    op_tflite(canary_of(table), precision, max_depthwise_taps=taps),
+                    canary_tflite(table),
                     rounds, runs, threads)
   result = compare(timed, table, cost_model.predict(arch), cost_model.predict(reference), request)
   log(describe(result, "the derived net"))

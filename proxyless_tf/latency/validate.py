@@ -15,8 +15,9 @@ import time
 import numpy as np
 
 from proxyless_tf.export.tflite import convert_for_timing
+from proxyless_tf.latency import correction as K
+from proxyless_tf.latency.correction import fit_calibration  # noqa: F401  (its older home)
 from proxyless_tf.latency.diagnosis import round_spread_pct
-from proxyless_tf.latency.measure import op_tflite
 from proxyless_tf.latency.ops import arch_ops
 from proxyless_tf.errors import UserError
 from proxyless_tf.utils.progress import Progress
@@ -39,7 +40,7 @@ def arch_tflite(config, precision: str, seed: int = 0,
 def metrics(predicted, measured) -> dict:
   predicted, measured = np.asarray(predicted, float), np.asarray(measured, float)
   err = predicted - measured
-  return {"mae_pct": float(np.mean(np.abs(err) / measured) * 100),
+  return {"mae_pct": K.mae_pct(predicted, measured),
           "rmse": float(np.sqrt(np.mean(err ** 2))),
           "rank_corr": spearman(predicted, measured),
           "bias_pct": float(np.mean(err / measured) * 100)}
@@ -53,37 +54,11 @@ def spearman(a, b) -> float:
   return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def fit_calibration(raw, measured, iterations: int = 100) -> tuple[float, float]:
-  """(scale, offset) minimizing the mean absolute relative error |offset + scale * raw - m| / m.
-
-  Relative, because the goal is a small error in percent across fast and slow architectures
-  (plain least squares lets the slowest samples decide); absolute, not squared, because that goal
-  is a mean absolute error and one measurement disturbed by the machine should not pull the fit.
-  Solved by iteratively reweighted least squares from the least-squares start.
-  """
-  raw, measured = np.asarray(raw, float), np.asarray(measured, float)
-  A = np.stack([raw, np.ones(len(raw))], axis=1) / measured[:, None]
-  target = np.ones(len(raw))
-  coef, *_ = np.linalg.lstsq(A, target, rcond=None)
-  for _ in range(iterations):
-    weights = 1.0 / np.sqrt(np.maximum(np.abs(A @ coef - target), 1e-6))
-    new, *_ = np.linalg.lstsq(A * weights[:, None], target * weights, rcond=None)
-    if np.allclose(new, coef, rtol=1e-9, atol=1e-12):
-      break
-    coef = new
-  return float(coef[0]), float(coef[1])
-
-
 def leave_one_out(raw, measured) -> np.ndarray:
-  """Each sample predicted by the calibration fit on all the others: held-out errors from every
-  sample, instead of from a half that the fit never sees."""
-  raw, measured = np.asarray(raw, float), np.asarray(measured, float)
-  out = np.empty(len(raw))
-  for i in range(len(raw)):
-    keep = np.arange(len(raw)) != i
-    scale, offset = fit_calibration(raw[keep], measured[keep])
-    out[i] = offset + scale * raw[i]
-  return out
+  """Each sample predicted by the global calibration fit on all the others: held-out errors
+  from every sample, instead of from a half that the fit never sees."""
+  raw = np.asarray(raw, float)
+  return K.leave_one_out("global", raw[:, None], measured, [K.FIXED_GROUP])
 
 
 def scatter_png(path: str, predicted, measured, title: str) -> None:
@@ -139,7 +114,6 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
   unless the machine was too busy for the errors to mean anything.
   """
   from proxyless_tf.latency import canary as C
-  from proxyless_tf.latency import correction as K
   from proxyless_tf.latency import diagnosis as D
   from proxyless_tf.latency.builder import space_from_metadata
   from proxyless_tf.latency.table import TableCostModel
@@ -161,7 +135,7 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
     contents.append(arch_tflite(arch, precision, max_depthwise_taps=taps))
     progress.update(1)
   progress.close()
-  canary_content = op_tflite(C.canary_of(table), precision, max_depthwise_taps=taps)
+  canary_content = C.canary_tflite(table)
   progress = Progress(2 * len(archs) * rounds, f"measure ({rounds} rounds, with the canary)")
   per_round, canary_rounds = C.time_rounds(measure, contents, canary_content, rounds, progress)
   progress.close()

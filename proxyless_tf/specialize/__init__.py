@@ -259,16 +259,14 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
 
 def _canary_file(cost_model, out: str) -> str | None:
   """The table's canary exported as its ops were, for a host table with a canary; else None."""
-  from proxyless_tf.latency.canary import canary_of, table_canary_ms
-  from proxyless_tf.latency.measure import op_tflite
+  from proxyless_tf.latency.canary import canary_tflite, table_canary_ms
   from proxyless_tf.latency.side_by_side import host_table_of
   table = host_table_of(cost_model)
   if table is None or not table_canary_ms(table):
     return None
   path = os.path.join(out, "canary.tflite")
   with open(path, "wb") as f:
-    f.write(op_tflite(canary_of(table), table.metadata.get("precision", "float"),
-                      max_depthwise_taps=table.metadata.get("depthwise_max_taps")))
+    f.write(canary_tflite(table))
   return path
 
 
