@@ -82,7 +82,7 @@ def side_by_side(model: str) -> None:
   predicted = cost.predict(load_arch(FLAGS.arch)) if FLAGS.arch else None
   request = None
   if FLAGS.requested:
-    number, ratio = parse_request(FLAGS.requested)
+    number, ratio = parse_request(FLAGS.requested, "--requested")
     ref_ms = cost.predict(reference_arch)
     request = {"target": number * ref_ms if ratio else number, "ratio": number if ratio else None,
                "reference": ref_ms}

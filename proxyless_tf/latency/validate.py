@@ -136,7 +136,7 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
     progress.update(1)
   progress.close()
   canary_content = C.canary_tflite(table)
-  progress = Progress(2 * len(archs) * rounds, f"measure ({rounds} rounds, with the canary)")
+  progress = Progress(len(archs) * rounds, f"measure ({rounds} rounds, each after the canary)")
   per_round, canary_rounds = C.time_rounds(measure, contents, canary_content, rounds, progress)
   progress.close()
   measured = np.median(per_round, axis=0)  # ms now

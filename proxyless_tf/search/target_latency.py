@@ -17,7 +17,7 @@ import tensorflow as tf
 from proxyless_tf.errors import UserError
 
 
-def parse_request(value) -> tuple[float, bool]:
+def parse_request(value, flag: str = "--target_latency") -> tuple[float, bool]:
   """`--target_latency`: (number, is_ratio). A number is in the cost model's unit (ms, MMACs);
   `0.8x` is a ratio to the space's reference net (k3 e6 everywhere) priced on the same cost model,
   which means the same point of the trade-off on a fast and a slow machine. 0: off."""
@@ -26,10 +26,10 @@ def parse_request(value) -> tuple[float, bool]:
   try:
     number = float(text[:-1] if ratio else text)
   except ValueError:
-    raise UserError(f"--target_latency must be a number in the target's unit (e.g. 0.26 ms) or a "
+    raise UserError(f"{flag} must be a number in the target's unit (e.g. 0.26 ms) or a "
                     f"ratio to the space's reference net (e.g. 0.8x), got {value!r:.40}") from None
   if not math.isfinite(number) or number < 0 or (ratio and number == 0):
-    raise UserError(f"--target_latency must be >= 0 (a ratio > 0), got {value!r:.40}")
+    raise UserError(f"{flag} must be >= 0 (a ratio > 0), got {value!r:.40}")
   return number, ratio
 
 
