@@ -8,12 +8,15 @@ import re
 from proxyless_tf.arch.config import ArchConfig, ArchConfigError, from_dict
 from proxyless_tf.arch.presets import PRESETS, get_preset
 from proxyless_tf.arch.pytorch_interop import from_pytorch_config, is_pytorch_config
+from proxyless_tf.arch.tree import is_tree_dict, tree_from_dict
+from proxyless_tf.arch.tree_original import from_original, is_original_tree
 from proxyless_tf.utils.files import atomic_write_text
 from proxyless_tf.utils.json_input import read_json
 
 
-def load_arch(name_or_path: str) -> ArchConfig:
-  """A preset name, a path to our arch JSON, or a path to a PyTorch `net.config`."""
+def load_arch(name_or_path: str):
+  """A preset name, a path to our arch JSON (either family), or a path to a PyTorch `net.config` or
+  `PyramidTreeNet` config: an `ArchConfig` or a `TreeNetConfig`."""
   if name_or_path in PRESETS:
     return get_preset(name_or_path)
   if not os.path.exists(name_or_path):
@@ -23,6 +26,10 @@ def load_arch(name_or_path: str) -> ArchConfig:
   try:
     if is_pytorch_config(data):
       return from_pytorch_config(data, name=_name_from_file(name_or_path))
+    if is_original_tree(data):
+      return from_original(data, name=_name_from_file(name_or_path))
+    if is_tree_dict(data):
+      return tree_from_dict(data)
     return from_dict(data)
   except ArchConfigError as e:
     raise ArchConfigError(f"{name_or_path}: {e}") from None

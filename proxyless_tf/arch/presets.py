@@ -8,6 +8,7 @@ block is `zero`, i.e. skipped); the first block of a stage carries the stage's s
 from __future__ import annotations
 
 from proxyless_tf.arch.config import ZERO, ArchConfig, ArchConfigError, Block
+from proxyless_tf.arch.tree_presets import proxyless_cifar
 
 # Stage strides shared by all ProxylessNAS nets (224 -> 112 after the stem -> 7 before the head).
 _PROXYLESS_STRIDES = ([1], [2, 1, 1, 1], [2, 1, 1, 1], [2, 1, 1, 1, 1, 1, 1, 1], [2, 1, 1, 1, 1])
@@ -78,6 +79,7 @@ def mobilenet_v2(width: float = 1.0) -> ArchConfig:
 
 PRESETS = {name: (lambda name=name: _proxyless(name)) for name in _PROXYLESS_TABLE}
 PRESETS["mobilenet_v2"] = mobilenet_v2
+PRESETS["proxyless_cifar"] = proxyless_cifar  # the PyramidTreeNet family (arch/tree.py)
 
 
 def get_preset(name: str) -> ArchConfig:

@@ -12,7 +12,11 @@ from proxyless_tf.arch.config import MBCONV, ZERO, ArchConfig, ArchConfigError, 
 from proxyless_tf.model.layers import ConvBNReLU, MBConv, ZeroBlock, dense_initializer
 
 
-def build_model(config: ArchConfig) -> keras.Model:
+def build_model(config) -> keras.Model:
+  """An `ArchConfig` (MobileNetV2 family) or a `TreeNetConfig` (PyramidTreeNet family)."""
+  if getattr(config, "family", None) == "pyramid_tree":
+    from proxyless_tf.model.tree_builder import build_tree_model
+    return build_tree_model(config)
   common = dict(bn_momentum=config.bn_momentum, bn_epsilon=config.bn_epsilon,
                 padding=config.padding)
   inputs = keras.Input((config.input_size, config.input_size, config.input_channels), name="image")
@@ -36,6 +40,9 @@ def build_model(config: ArchConfig) -> keras.Model:
 def arch_from_model(model: keras.Model) -> ArchConfig:
   """Reads the config back from a model made by `build_model` (or restored from its config)."""
   layers = {layer.name: layer for layer in model.layers}
+  if "stem_bn" in layers:
+    from proxyless_tf.model.tree_builder import tree_arch_from_model
+    return tree_arch_from_model(model)
   for required in ("stem", "head", "dropout", "classifier"):
     if required not in layers:
       raise ArchConfigError(f"model '{model.name}' has no layer '{required}'; "

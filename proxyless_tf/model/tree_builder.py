@@ -1,0 +1,51 @@
+"""Tree-cell config -> plain functional Keras model, and back (the `pyramid_tree` family)."""
+
+from __future__ import annotations
+
+import keras
+
+from proxyless_tf.arch.config import ArchConfigError
+from proxyless_tf.arch.tree import TreeBlock, TreeNetConfig, node_from_dict
+from proxyless_tf.model.layers import conv_initializer, dense_initializer
+from proxyless_tf.model.tree_layers import ResidualTreeBlock
+
+
+def build_tree_model(config: TreeNetConfig) -> keras.Model:
+  bn = dict(momentum=config.bn_momentum, epsilon=config.bn_epsilon)
+  inputs = keras.Input((config.input_size, config.input_size, config.input_channels), name="image")
+  x = keras.layers.Conv2D(config.stem_filters, 3, padding="same", use_bias=False, name="stem",
+                          kernel_initializer=conv_initializer(3, config.stem_filters))(inputs)
+  x = keras.layers.BatchNormalization(name="stem_bn", **bn)(x)
+  for i, block in enumerate(config.blocks):
+    x = ResidualTreeBlock(block.width, block.filters, block.stride, block.cell.to_dict(),
+                          block.final_bn, bn_momentum=config.bn_momentum,
+                          bn_epsilon=config.bn_epsilon, name=f"block_{i}")(x)
+  x = keras.layers.BatchNormalization(name="head_bn", **bn)(x)
+  x = keras.layers.ReLU(name="head_relu")(x)
+  x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+  x = keras.layers.Dropout(config.dropout, name="dropout")(x)
+  outputs = keras.layers.Dense(config.num_classes, name="classifier",
+                               kernel_initializer=dense_initializer(config.head_filters),
+                               bias_initializer="zeros")(x)
+  return keras.Model(inputs, outputs, name=config.name)
+
+
+def tree_arch_from_model(model: keras.Model) -> TreeNetConfig:
+  layers = {layer.name: layer for layer in model.layers}
+  if "stem_bn" not in layers or "classifier" not in layers:
+    raise ArchConfigError(f"model '{model.name}' is not a tree-cell net built by proxyless_tf")
+  blocks, i = [], 0
+  while f"block_{i}" in layers:
+    layer = layers[f"block_{i}"]
+    blocks.append(TreeBlock(width=layer.width, filters=layer.filters, stride=layer.strides,
+                            cell=node_from_dict(layer.cell_config, f"block {i} cell"),
+                            final_bn=layer.final_bn_on))
+    i += 1
+  _, size, _, channels = model.inputs[0].shape
+  stem_bn = layers["stem_bn"]
+  return TreeNetConfig(blocks=tuple(blocks), name=model.name, input_size=int(size),
+                       input_channels=int(channels),
+                       num_classes=int(layers["classifier"].units),
+                       stem_filters=int(layers["stem"].filters),
+                       dropout=float(layers["dropout"].rate), bn_momentum=stem_bn.momentum,
+                       bn_epsilon=stem_bn.epsilon)
