@@ -22,7 +22,8 @@ flags.DEFINE_float("width_mult", 1.0, "Width multiplier (channels rounded to mul
 flags.DEFINE_alias("width", "width_mult")
 flags.DEFINE_string("out", None, "convert: output file.")
 flags.DEFINE_enum("format", "json", ["json", "pytorch"],
-                  "convert: `json` (proxyless_tf arch JSON) or `pytorch` (original net.config).")
+                  "convert: `json` (proxyless_tf arch JSON) or `pytorch` (the original code's "
+                  "net.config, or its PyramidTreeNet JSON for a tree-cell net).")
 
 USAGE = ("usage: python -m proxyless_tf.arch show NAME_OR_FILE | "
          "convert NAME_OR_FILE --out=FILE [--format=json|pytorch]")
@@ -38,7 +39,10 @@ def main(argv):
     return
   if not FLAGS.out:
     raise UserError("convert needs --out=FILE")
-  if FLAGS.format == "pytorch":
+  if FLAGS.format == "pytorch" and getattr(config, "family", None) == "pyramid_tree":
+    from proxyless_tf.arch.tree_original import to_original
+    atomic_write_text(FLAGS.out, json.dumps(to_original(config), indent=4) + "\n")
+  elif FLAGS.format == "pytorch":
     atomic_write_text(FLAGS.out, json.dumps(to_pytorch_config(config), indent=4) + "\n")
     if config.padding == "same":
       print("note: PyTorch pads strided convs symmetrically; weights trained here with padding "

@@ -134,7 +134,7 @@ def parse_op(name: Any, where: str = "edge") -> EdgeOp:
       kh, kw, groups, dilation = int(m[1]), int(m[2]), int(m[3] or 1), int(m[4] or 1)
     if kh != kw:
       raise ArchConfigError(f"{where}: op {name!r}: only square kernels are supported")
-    if not 1 <= kh <= MAX_KERNEL or kh % 2 == 0:
+    if not 1 <= kh <= MAX_KERNEL or (kh % 2 == 0 and kind != "pool"):
       raise ArchConfigError(f"{where}: op {name!r}: the kernel must be odd, 1 to {MAX_KERNEL}")
     if not 1 <= dilation <= MAX_DILATION:
       raise ArchConfigError(f"{where}: op {name!r}: dilation must be 1 to {MAX_DILATION}")
@@ -256,6 +256,8 @@ def walk(node: Node, channels: int, resolution: int, where: str,
       raise ArchConfigError(f"{here}: identity cannot have stride {edge.stride}")
     if op.dilation > 1 and edge.stride > 1:
       raise ArchConfigError(f"{here}: {op.name} cannot combine dilation and stride 2")
+    if op.kind == "pool" and op.kernel_size % 2 == 0 and edge.stride == 1:
+      raise ArchConfigError(f"{here}: {op.name} at stride 1 needs an odd kernel (it pads k // 2)")
     if op.kind == "pool" and edge.stride > 1 and op.kernel_size != edge.stride:
       raise ArchConfigError(f"{here}: a strided pool has kernel == stride (no padding), got "
                             f"{op.name} stride {edge.stride}")
