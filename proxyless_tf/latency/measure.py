@@ -27,6 +27,9 @@ _CONVERT_LOCK = threading.Lock()  # the TFLite converter is not meant to run in 
 
 
 def op_model(op: OpSpec) -> keras.Model:
+  if op.kind.startswith("tree_"):
+    from proxyless_tf.latency.tree_ops import tree_op_model
+    return tree_op_model(op)
   inputs = keras.Input((op.resolution, op.resolution, op.in_channels))
   if op.kind == "Conv":
     x = ConvBNReLU(op.out_channels, op.kernel_size, op.stride, name="stem")(inputs)

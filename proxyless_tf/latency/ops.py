@@ -32,6 +32,9 @@ class OpSpec:
   # tables whose cost depends on where an op sits, not only on its shape (a linear model fit
   # per position, e.g. TuNAS's Pixel-1 model); measured tables ignore it. Not part of `key`.
   position: int | None = dataclasses.field(default=None, compare=False)
+  # the tree-cell family's ops (`latency/tree_ops.py`): a block's bottleneck width, an edge's op
+  width: int = 0
+  edge: str = ""
 
   @property
   def position_key(self) -> str | None:
@@ -44,6 +47,9 @@ class OpSpec:
 
   @property
   def key(self) -> str:
+    if self.kind.startswith("tree_"):
+      from proxyless_tf.latency.tree_ops import tree_op_key
+      return tree_op_key(self)
     inp = f"input:{self.resolution}x{self.resolution}x{self.in_channels}"
     if self.kind == "Logits":
       return f"Logits-{inp}-output:{self.out_channels}"
@@ -55,6 +61,9 @@ class OpSpec:
 
   @property
   def macs(self) -> int:
+    if self.kind.startswith("tree_"):
+      from proxyless_tf.latency.tree_ops import tree_op_macs
+      return tree_op_macs(self)
     r, o = self.resolution, self.out_resolution
     if self.kind == "Conv":
       return o * o * self.kernel_size ** 2 * self.in_channels * self.out_channels
@@ -84,7 +93,11 @@ def fixed_ops(input_size: int, input_channels: int, stem_filters: int, stem_stri
 
 
 def arch_ops(config: ArchConfig) -> list[OpSpec]:
-  """All ops of an arch: stem, each non-zero block, head conv, logits."""
+  """All ops of an arch: stem, each non-zero block, head conv, logits (a tree-cell net: stem,
+  each block's fixed parts and edges, head)."""
+  if getattr(config, "family", None) == "pyramid_tree":
+    from proxyless_tf.latency.tree_ops import tree_arch_ops
+    return tree_arch_ops(config)
   ops = fixed_ops(config.input_size, config.input_channels, config.stem_filters,
                   config.stem_stride, config.final_resolution, config.blocks[-1].filters,
                   config.head_filters, config.num_classes)
@@ -95,6 +108,9 @@ def arch_ops(config: ArchConfig) -> list[OpSpec]:
 
 def space_ops(space) -> tuple[list[OpSpec], list[list[OpSpec | None]]]:
   """(fixed ops, per mixed op the op of each candidate or None for zero) of a search space."""
+  if getattr(space, "family", None) == "pyramid_tree":
+    from proxyless_tf.latency.tree_ops import tree_space_ops
+    return tree_space_ops(space)
   first = space.first_block()
   stem_res = conv_output_size(space.input_size, space.stem_stride)
   specs = space.mixed_ops()

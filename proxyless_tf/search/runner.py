@@ -29,7 +29,7 @@ from proxyless_tf.search.target_latency import (LatencyController, choices_at_la
                                                 parse_request, resolve_request)
 from proxyless_tf.space.space import get_space
 from proxyless_tf.supernet.mixed_op import ARCH_MODES, WEIGHT_SHARING
-from proxyless_tf.supernet.supernet import Supernet
+from proxyless_tf.supernet.supernet import build_supernet
 from proxyless_tf.utils.determinism import enable_determinism
 from proxyless_tf.utils.files import atomic_write_text
 from proxyless_tf.utils.precision import check_policy, dtype_policy
@@ -235,7 +235,7 @@ class SearchRun:
     self.expected = objective.expected
     with self.strategy.scope(), replica_local_bn_statistics():
       with dtype_policy(config.dtype_policy):
-        self.net = Supernet(self.space, weight_sharing=config.weight_sharing)
+        self.net = build_supernet(self.space, weight_sharing=config.weight_sharing)
       self.steps = SearchSteps(self.net, self.generator, config.arch_mode, objective,
                                config.momentum, config.weight_decay, config.label_smoothing,
                                config.arch_lr, strategy=self.strategy,
@@ -658,6 +658,10 @@ class SearchRun:
       predicted = self.cost_model.predict(arch)
     if self.chief:
       save_arch(arch, arch_path)
+      if getattr(arch, "family", None) == "pyramid_tree":  # and in the original code's format
+        from proxyless_tf.arch.tree_original import to_original
+        atomic_write_text(os.path.join(self.config.out, "net_original.config"),
+                          json.dumps(to_original(arch), indent=1) + "\n")
       draw_arch(arch, png_path, title=f"{arch.name}" + (
           "" if predicted is None else f" - predicted {predicted:.2f} {self.cost_model.unit}"))
     self.log(format_table(arch))

@@ -28,6 +28,16 @@ class Candidate:
   def name(self) -> str:
     return ZERO if self.is_zero else f"k{self.kernel_size}_e{self.expand_ratio}"
 
+  def to_config(self):
+    return (self.kernel_size, self.expand_ratio)
+
+  def layer(self, filters: int, strides: int, name: str, bn_momentum: float = 0.9,
+            bn_epsilon: float = 1e-3, padding: str = "same"):
+    """The candidate's own layer in a mixed op (no residual: the mixed op adds the shared skip)."""
+    from proxyless_tf.model.layers import MBConv
+    return MBConv(filters, self.kernel_size, strides, self.expand_ratio, residual=False,
+                  bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, padding=padding, name=name)
+
   def block(self, filters: int, stride: int) -> Block:
     if self.is_zero:
       return Block(filters=filters, stride=stride, type=ZERO)
@@ -183,7 +193,21 @@ SPACES = {
 }
 
 
-def get_space(name: str) -> SearchSpace:
+def _tree_spaces():
+  from proxyless_tf.space.tree_space import TREE_SPACES
+  return TREE_SPACES
+
+
+def space_names() -> list[str]:
+  """Every search space, both families."""
+  return sorted(SPACES) + sorted(_tree_spaces())
+
+
+def get_space(name: str):
+  """A MobileNetV2-style `SearchSpace` or a tree-cell `TreeSearchSpace` by name."""
+  if name in _tree_spaces():
+    return _tree_spaces()[name]
   if name not in SPACES:
-    raise UserError(f"unknown search space '{name}'; known: {', '.join(sorted(SPACES))}")
+    raise UserError(f"unknown search space '{name}'; known: "
+                    f"{', '.join(space_names())}")
   return SPACES[name]

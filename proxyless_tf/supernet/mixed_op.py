@@ -16,8 +16,12 @@ Modes (`call(..., mode=...)`):
 The residual (where legal) is added here, outside the candidates, because the skip is shared: a
 `zero` candidate then makes the block an identity.
 
-`weight_sharing`: "independent" (the paper: each candidate its own MBConv) or "nested" (every
-candidate cuts its kernels from one set, see `supernet/nested.py`; learns far faster in short
+A candidate is any object with `name`, `is_zero`, `to_config()` and `layer(filters, strides,
+name, **bn)`: an MBConv `Candidate` (`space/space.py`) or a tree edge's `EdgeCandidate`
+(`space/tree_space.py`); the modes above do not depend on what the candidates compute.
+
+`weight_sharing`: "independent" (the paper: each candidate its own layer) or "nested" (MBConv
+candidates cut their kernels from one set, see `supernet/nested.py`; learns far faster in short
 warm-ups).
 """
 
@@ -27,7 +31,6 @@ import keras
 import tensorflow as tf
 
 from proxyless_tf.errors import UserError
-from proxyless_tf.model.layers import MBConv
 from proxyless_tf.space.space import Candidate
 from proxyless_tf.supernet.nested import NestedMBConvs
 
@@ -40,6 +43,16 @@ def gate_grad_to_alpha(dg: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
   """BinaryConnect-style: dL/dalpha_i = sum_j dL/dg_j * p_j * (delta_ij - p_i)."""
   weighted = dg * probs
   return weighted - probs * tf.reduce_sum(weighted)
+
+
+def candidate_from_config(value):
+  """A candidate from its `to_config()`: (kernel, expand) for MBConv, an op name for an edge."""
+  if hasattr(value, "layer"):  # a candidate already
+    return value
+  if isinstance(value, str):
+    from proxyless_tf.space.tree_space import EdgeCandidate
+    return EdgeCandidate(value)
+  return Candidate(*value)
 
 
 def _dot(out, dy):
@@ -61,7 +74,7 @@ class MixedOp(keras.layers.Layer):
     self.filters = filters
     self.strides = strides
     self.padding = padding
-    self.candidates = tuple(c if isinstance(c, Candidate) else Candidate(*c) for c in candidates)
+    self.candidates = tuple(candidate_from_config(c) for c in candidates)
     self.residual = residual
     self.bn_momentum = bn_momentum
     self.bn_epsilon = bn_epsilon
@@ -69,6 +82,9 @@ class MixedOp(keras.layers.Layer):
     self.zero_index = next((i for i, c in enumerate(self.candidates) if c.is_zero), -1)
     self.nested = None
     if weight_sharing == "nested":
+      if not all(isinstance(c, Candidate) for c in self.candidates):
+        raise UserError("--weight_sharing=nested nests MBConv kernels; this space's candidates "
+                        "are other ops: use --weight_sharing=independent")
       if any(c.expand_ratio == 1 for c in self.candidates):
         raise UserError("--weight_sharing=nested needs expand ratios > 1 (an e1 block has no "
                         "expand conv to share); use --weight_sharing=independent")
@@ -79,10 +95,9 @@ class MixedOp(keras.layers.Layer):
       order = iter(range(len(real)))
       self.ops = [None if c.is_zero else next(order) for c in self.candidates]
     else:
-      self.ops = [None if c.is_zero else MBConv(
-          filters, c.kernel_size, strides, c.expand_ratio, residual=False,
-          bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, padding=padding,
-          name=f"cand_{c.name}")
+      self.ops = [None if c.is_zero else c.layer(
+          filters, strides, name=f"cand_{c.name}", bn_momentum=bn_momentum,
+          bn_epsilon=bn_epsilon, padding=padding)
           for c in self.candidates]
 
   def build(self, input_shape):
@@ -224,7 +239,7 @@ class MixedOp(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(), "filters": self.filters, "strides": self.strides,
-            "candidates": [(c.kernel_size, c.expand_ratio) for c in self.candidates],
+            "candidates": [c.to_config() for c in self.candidates],
             "residual": self.residual, "bn_momentum": self.bn_momentum,
             "bn_epsilon": self.bn_epsilon, "weight_sharing": self.weight_sharing,
             "padding": self.padding}

@@ -17,8 +17,51 @@ def entropy_nats(probabilities) -> float:
                    for p in probabilities))
 
 
-class Supernet(keras.Model):
-  """`call(x, training, mode)`; architecture logits and weights are separate variable lists."""
+class SupernetArch:
+  """What the search needs of a supernet of any space family: its mixed ops (`self.mixed_ops`, in
+  the space's decision order), their logits apart from the weights, and the architecture."""
+
+  # -- variable collections ------------------------------------------------------------------------
+
+  @property
+  def arch_variables(self) -> list:
+    return [op.alpha for op in self.mixed_ops]
+
+  @property
+  def weight_variables(self) -> list:
+    arch = {id(v) for v in self.arch_variables}
+    return [v for v in self.trainable_variables if id(v) not in arch]
+
+  # -- the architecture ----------------------------------------------------------------------------
+
+  def probabilities(self) -> list[np.ndarray]:
+    return [tf.nn.softmax(op.alpha).numpy() for op in self.mixed_ops]
+
+  def argmax_choices(self) -> list[int]:
+    return [int(np.argmax(op.alpha.numpy())) for op in self.mixed_ops]
+
+  def derive(self, name: str | None = None):
+    return self.space.derive(self.argmax_choices(), name=name)
+
+  def set_active(self, choices) -> None:
+    for op, choice in zip(self.mixed_ops, choices):
+      op.active.assign(int(choice))
+
+  def entropy(self) -> float:
+    return entropy_nats(self.probabilities())
+
+
+def build_supernet(space, weight_sharing: str = "independent"):
+  """The supernet of a space of either family."""
+  if getattr(space, "family", None) == "pyramid_tree":
+    from proxyless_tf.supernet.tree_supernet import TreeSupernet
+    return TreeSupernet(space, weight_sharing=weight_sharing)
+  return Supernet(space, weight_sharing=weight_sharing)
+
+
+class Supernet(SupernetArch, keras.Model):
+  """MobileNetV2-style: `call(x, training, mode)`; architecture logits and weights are separate
+  variable lists."""
 
   def __init__(self, space: SearchSpace, weight_sharing: str = "independent", **kwargs):
     super().__init__(name=kwargs.pop("name", f"supernet_{space.name}"), **kwargs)
@@ -54,32 +97,3 @@ class Supernet(keras.Model):
     x = self.pool(self.head(x, training=training))
     # float32 logits under a mixed-precision policy: the loss and its gradients start in float32
     return tf.cast(self.classifier(self.dropout(x, training=training)), tf.float32)
-
-  # -- variable collections ------------------------------------------------------------------------
-
-  @property
-  def arch_variables(self) -> list:
-    return [op.alpha for op in self.mixed_ops]
-
-  @property
-  def weight_variables(self) -> list:
-    arch = {id(v) for v in self.arch_variables}
-    return [v for v in self.trainable_variables if id(v) not in arch]
-
-  # -- the architecture ----------------------------------------------------------------------------
-
-  def probabilities(self) -> list[np.ndarray]:
-    return [tf.nn.softmax(op.alpha).numpy() for op in self.mixed_ops]
-
-  def argmax_choices(self) -> list[int]:
-    return [int(np.argmax(op.alpha.numpy())) for op in self.mixed_ops]
-
-  def derive(self, name: str | None = None):
-    return self.space.derive(self.argmax_choices(), name=name)
-
-  def set_active(self, choices) -> None:
-    for op, choice in zip(self.mixed_ops, choices):
-      op.active.assign(int(choice))
-
-  def entropy(self) -> float:
-    return entropy_nats(self.probabilities())
