@@ -175,9 +175,10 @@ def search(data, *, target: str = "flops", out: str = "runs/search",
 def train(arch, data, *, epochs: int = 10, batch_size: int = 128, lr: float = 0.05,
           momentum: float = 0.9, weight_decay: float = 4e-5, label_smoothing: float = 0.1,
           out: str = "runs/train", callbacks=(), strategy="default", seed: int = 0,
-          dtype_policy: str = "float32", verbose: int = "auto"):
-  """Trains `arch` (an ArchConfig, a file, or a preset name) from scratch on `data`; returns
-  (keras.Model, history dict). The net's input channels and classes follow the data."""
+          dtype_policy: str = "float32", verbose: int = "auto", cutout: int = 0):
+  """Trains `arch` (an ArchConfig or TreeNetConfig, a file, or a preset name) from scratch on
+  `data`; returns (keras.Model, history dict). The net's input channels and classes follow the
+  data. `cutout`: side of the cutout square (16 in the CIFAR recipe; 0: none)."""
   from proxyless_tf.train import train as train_model
   config = _arch(arch)
   dataset = as_dataset(data, seed=seed)
@@ -188,7 +189,7 @@ def train(arch, data, *, epochs: int = 10, batch_size: int = 128, lr: float = 0.
     verbose = 1 if sys.stdout.isatty() else 2
   return train_model(config, dataset, out, epochs, batch_size, lr, momentum, weight_decay,
                      label_smoothing, strategy=strategy, seed=seed, verbose=verbose,
-                     dtype_policy=dtype_policy, callbacks=list(callbacks or ()))
+                     dtype_policy=dtype_policy, callbacks=list(callbacks or ()), cutout=cutout)
 
 
 @_api_errors

@@ -44,10 +44,27 @@ def _augment(x, pad: int, seed):
   return tf.image.stateless_random_flip_left_right(x, seed=flip_seed)
 
 
+def cutout(x, size: int, seed):
+  """Cutout (DeVries & Taylor 2017, the "c/o" of the CIFAR results): one `size` x `size` square
+  per image, centred anywhere (clipped at the border), set to 0, the middle of the normalized
+  range. Stateless like `_augment`, keyed by `seed`."""
+  shape = tf.shape(x)
+  centres = tf.random.stateless_uniform([shape[0], 2], seed, 0, shape[1], tf.int32)
+  first = centres - size // 2  # the square covers [centre - size // 2, + size)
+  rows = tf.range(shape[1])[None, :] - first[:, :1]
+  cols = tf.range(shape[2])[None, :] - first[:, 1:]
+  inside_r = (rows >= 0) & (rows < size)  # (N, H)
+  inside_c = (cols >= 0) & (cols < size)  # (N, W)
+  hole = tf.logical_and(inside_r[:, :, None], inside_c[:, None, :])[..., None]
+  return tf.where(hole, tf.zeros_like(x), x)
+
+
 def make_dataset(split: Split, batch_size: int, input_size: int, channels: int, *,
-                 training: bool, seed: int = 0, repeat: bool | None = None) -> tf.data.Dataset:
+                 training: bool, seed: int = 0, repeat: bool | None = None,
+                 cutout_size: int = 0) -> tf.data.Dataset:
   """Batches for Keras `fit` / `evaluate`; the same `seed` gives the same batches, crops and flips
-  (the order of a seeded shuffle is fixed, the augmentation keyed by the batch's number)."""
+  (the order of a seeded shuffle is fixed, the augmentation keyed by the batch's number).
+  `cutout_size` > 0 adds cutout to the training batches."""
   ds = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
   if training:
     ds = ds.shuffle(min(len(split), 50_000), seed=seed, reshuffle_each_iteration=True)
@@ -59,7 +76,10 @@ def make_dataset(split: Split, batch_size: int, input_size: int, channels: int, 
     images, labels = batch
     x = normalize(images, input_size, channels)
     if training:
-      x = _augment(x, max(1, input_size // 8), tf.stack([tf.cast(seed, tf.int64), index]))
+      key = tf.stack([tf.cast(seed, tf.int64), index])
+      x = _augment(x, max(1, input_size // 8), key)
+      if cutout_size:
+        x = cutout(x, cutout_size, key + tf.constant([0, 1 << 40], tf.int64))
     return x, labels
 
   return ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

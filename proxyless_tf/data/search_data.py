@@ -99,7 +99,7 @@ def _source_to_stream(name: str, data_dir: str | None, stream: str, log):
   and with "auto" by the decoded size of the training split (Fashion-MNIST: always memory)."""
   if stream not in STREAM_CHOICES:
     raise UserError(f"--stream must be one of {', '.join(STREAM_CHOICES)}, got {stream!r}")
-  if stream == "no" or (stream == "auto" and name == "fashion_mnist_local"):
+  if stream == "no" or (stream == "auto" and name in ("fashion_mnist_local", "cifar10")):
     return None
   source = streaming.open_source(name, data_dir)
   if stream == "auto":

@@ -12,6 +12,7 @@ import dataclasses
 import glob
 import gzip
 import os
+import pickle
 
 import numpy as np
 
@@ -203,10 +204,102 @@ def load_tfrecords(pattern_prefix: str) -> Dataset:
   return Dataset(f"tfrecord:{pattern_prefix}", splits["train"], splits["test"], num_classes)
 
 
+CIFAR10_PICKLE_DIR = "cifar-10-batches-py"
+CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+
+
+class _CifarUnpickler(pickle.Unpickler):
+  """The CIFAR pickles hold dicts of bytes, lists and (in some copies) NumPy arrays; refuse any
+  other class, so a file cannot run code."""
+
+  _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+              ("numpy", "ndarray"), ("numpy", "dtype"),
+              ("_codecs", "encode")}  # how Python 3 pickles bytes at protocol 2
+
+  def find_class(self, module, name):
+    if (module, name) in self._ALLOWED:
+      return super().find_class(module, name)
+    raise pickle.UnpicklingError(f"unexpected {module}.{name}")
+
+
+def _read_cifar_pickle(path: str) -> dict:
+  try:
+    with open(path, "rb") as f:
+      data = _CifarUnpickler(f, encoding="bytes").load()
+  except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError,
+          AttributeError, IndexError) as e:
+    raise UserError(f"cannot read CIFAR-10 batch {path}: {e}") from None
+  if not isinstance(data, dict):
+    raise UserError(f"{path} is not a CIFAR-10 batch (expected a dict)")
+  return {k.decode() if isinstance(k, bytes) else k: v for k, v in data.items()}
+
+
+def _cifar_split(directory: str, names) -> Split:
+  images, labels = [], []
+  for name in names:
+    path = os.path.join(directory, name)
+    batch = _read_cifar_pickle(path)
+    if "data" not in batch or "labels" not in batch:
+      raise UserError(f"{path} is not a CIFAR-10 batch (no 'data' / 'labels')")
+    data = np.asarray(batch["data"], np.uint8)
+    if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(batch["labels"]):
+      raise UserError(f"{path}: expected N x 3072 pixels and N labels, got {data.shape} and "
+                      f"{len(batch['labels'])}")
+    images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))  # CHW rows -> NHWC
+    labels.append(np.asarray(batch["labels"], np.int32))
+  split = Split(np.concatenate(images), np.concatenate(labels))
+  if split.labels.min() < 0 or split.labels.max() > 9:
+    raise UserError(f"{directory}: CIFAR-10 labels must be 0-9")
+  return split
+
+
+def cifar10_pickle_dir(data_dir: str | None) -> str | None:
+  """The folder of the `cifar-10-batches-py` files under (or at) `data_dir`, if there is one."""
+  if not data_dir:
+    return None
+  for directory in (data_dir, os.path.join(data_dir, CIFAR10_PICKLE_DIR)):
+    if os.path.exists(os.path.join(directory, "data_batch_1")):
+      return directory
+  return None
+
+
+def load_cifar10_pickles(directory: str) -> Dataset:
+  """The Python version of CIFAR-10 as its authors ship it (cs.toronto.edu/~kriz):
+  data_batch_1..5, test_batch and batches.meta (class names)."""
+  missing = [n for n in CIFAR10_TRAIN_BATCHES + ("test_batch",)
+             if not os.path.exists(os.path.join(directory, n))]
+  if missing:
+    raise UserError(f"CIFAR-10 batches incomplete in {directory}: {missing[0]} is missing")
+  names: tuple = ()
+  meta = os.path.join(directory, "batches.meta")
+  if os.path.exists(meta):
+    raw = _read_cifar_pickle(meta).get("label_names", [])
+    names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in raw)
+  return Dataset("cifar10", _cifar_split(directory, CIFAR10_TRAIN_BATCHES),
+                 _cifar_split(directory, ("test_batch",)), 10, names)
+
+
+def load_cifar10(data_dir: str | None = None) -> Dataset:
+  """`--dataset=cifar10`: the `cifar-10-batches-py` files in `--data_dir` (or its sub-folder of
+  that name), else tensorflow-datasets' `cifar10` prepared under `--data_dir`."""
+  directory = cifar10_pickle_dir(data_dir)
+  if directory:
+    return load_cifar10_pickles(directory)
+  try:
+    return load_tfds("cifar10", data_dir)
+  except UserError as e:
+    raise UserError(f"CIFAR-10 not found: pass --data_dir=DIR holding the "
+                    f"{CIFAR10_PICKLE_DIR} files (data_batch_1..5, test_batch), or a tfds data dir "
+                    f"with cifar10 prepared ({str(e).split(': ', 1)[0]})") from None
+
+
 def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
-  """`fashion_mnist_local`, `folder:PATH`, `tfrecord:PREFIX`, or a tensorflow-datasets name."""
+  """`fashion_mnist_local`, `cifar10`, `folder:PATH`, `tfrecord:PREFIX`, or a tensorflow-datasets
+  name."""
   if name == "fashion_mnist_local":
     return load_fashion_mnist_local(data_dir)
+  if name == "cifar10":
+    return load_cifar10(data_dir)
   if name.startswith("folder:"):
     return load_image_folder(name[len("folder:"):])
   if name.startswith("tfrecord:"):

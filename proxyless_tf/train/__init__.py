@@ -12,8 +12,9 @@ import os
 
 def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momentum: float,
           weight_decay: float, label_smoothing: float, strategy="default", seed: int = 0,
-          verbose: int = 2, dtype_policy: str = "float32", callbacks=()):
-  """Returns (float32 keras.Model, history dict). Under a mixed `dtype_policy` the net trains in
+          verbose: int = 2, dtype_policy: str = "float32", callbacks=(), cutout: int = 0):
+  """Returns (float32 keras.Model, history dict). `cutout` > 0: cutout squares of that side on
+  the training images (the CIFAR recipe's 16). Under a mixed `dtype_policy` the net trains in
   float16/bfloat16 (Keras adds loss scaling for float16) and comes back as a float32 copy, which
   is what the export converts."""
   import keras
@@ -28,6 +29,10 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
   size, channels = config.input_size, config.input_channels
   per_epoch = None
   if getattr(data, "streamed", False):  # data.search_data.StreamedData: files read as it goes
+    if cutout:
+      from proxyless_tf.errors import UserError
+      raise UserError("--cutout works on data held in memory (CIFAR-size sets); this dataset is "
+                      "streamed: pass --stream=no if it fits, or --cutout=0")
     per_epoch = max(1, data.train_count() // batch_size)
     train_ds = data.train.dataset(batch_size, size, channels, training=True, augment=data.augment,
                                   seed=seed, repeat=True)
@@ -35,7 +40,7 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
                                 drop_remainder=False)
   else:
     train_ds = make_dataset(data.train, batch_size, size, channels, training=True, seed=seed,
-                            repeat=False)
+                            repeat=False, cutout_size=cutout)
     test_ds = make_dataset(data.test, batch_size, size, channels, training=False)
   steps = (per_epoch or max(1, len(data.train) // batch_size)) * epochs
   with strategy.scope(), policy_scope(dtype_policy):

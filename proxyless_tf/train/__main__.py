@@ -38,6 +38,8 @@ flags.DEFINE_alias("export", "quantize")
 flags.DEFINE_enum("input", "uint8", ["uint8", "normalized"], "--export: what the exported files "
                   "take: uint8 raw pixels (normalized inside the model; for apps) or float32 "
                   "already in [-1, 1].")
+flags.DEFINE_integer("cutout", 0, "Cutout: one square of this side (pixels) blanked per training "
+                     "image (the CIFAR recipe: 16; 0: off).", lower_bound=0)
 flags.DEFINE_integer("seed", 0, "Seed.", lower_bound=0)
 flags.DEFINE_bool("deterministic", True, "TensorFlow op determinism and one inter-op thread: the "
                   "same flags and seed give the same weights and history.json (cost: a few %).")
@@ -78,7 +80,7 @@ def main(argv):
   model, history = train(config, data, FLAGS.out, FLAGS.epochs, FLAGS.batch_size, FLAGS.lr,
                          FLAGS.momentum, FLAGS.weight_decay, FLAGS.label_smoothing,
                          FLAGS.strategy, FLAGS.seed, dtype_policy=FLAGS.dtype_policy,
-                         verbose=1 if sys.stdout.isatty() else 2)  # a live bar on a terminal
+                         verbose=1 if sys.stdout.isatty() else 2, cutout=FLAGS.cutout)  # a live bar on a terminal
   # one history format with the search: a list of per-epoch rows
   rows = [{"epoch": i + 1, **{k: float(v[i]) for k, v in history.items()}}
           for i in range(len(next(iter(history.values()))))]

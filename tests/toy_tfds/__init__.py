@@ -23,3 +23,20 @@ class ToyImages(tfds.core.GeneratorBasedBuilder):
     for i in range(count):
       yield f"{seed}_{i}", {"image": rng.integers(0, 255, (16, 16, 1), dtype=np.uint8),
                             "label": i % 3}
+
+
+CIFAR_BINARY_DIR = None  # set by the test: a folder with cifar-10-batches-bin/ made of small files
+
+
+from tensorflow_datasets.image_classification.cifar import Cifar10  # noqa: E402
+
+
+class LocalCifar10(Cifar10, skip_registration=True):
+  """tensorflow-datasets' own `cifar10` builder, prepared from small generated binary batches
+  instead of the download: what `tfds build cifar10 --data_dir=DIR` leaves on disk."""
+
+  name = "cifar10"
+
+  def _split_generators(self, dl_manager):
+    dl_manager.download_and_extract = lambda url: CIFAR_BINARY_DIR
+    return super()._split_generators(dl_manager)
