@@ -8,7 +8,7 @@ setup(
     description="Hardware-aware neural architecture search (ProxylessNAS) for Keras and TFLite",
     packages=find_packages(include=["proxyless_tf", "proxyless_tf.*"]),
     # targets' flag files and the shipped latency tables: a regular install has them too
-    package_data={"proxyless_tf": ["flags/*.flags", "tables/*.json"]},
+    package_data={"proxyless_tf": ["flags/*.flags", "flags/train/*.flags", "tables/*.json"]},
     entry_points={"console_scripts": ["proxyless_tf = proxyless_tf.__main__:main"]},
     python_requires=">=3.10",
     install_requires=[

@@ -285,12 +285,17 @@ def load_cifar10(data_dir: str | None = None) -> Dataset:
   directory = cifar10_pickle_dir(data_dir)
   if directory:
     return load_cifar10_pickles(directory)
+  tfds_dir = data_dir or os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
+  missing = UserError(f"CIFAR-10 not found in {tfds_dir}: pass --data_dir=DIR holding the "
+                      f"{CIFAR10_PICKLE_DIR} files (data_batch_1..5, test_batch), or a "
+                      "tensorflow-datasets data dir where `tfds build cifar10` ran; nothing is "
+                      "downloaded")
+  if not os.path.isdir(os.path.join(tfds_dir, "cifar10")):  # before tfds logs its own lines
+    raise missing
   try:
     return load_tfds("cifar10", data_dir)
-  except UserError as e:
-    raise UserError(f"CIFAR-10 not found: pass --data_dir=DIR holding the "
-                    f"{CIFAR10_PICKLE_DIR} files (data_batch_1..5, test_batch), or a tfds data dir "
-                    f"with cifar10 prepared ({str(e).split(': ', 1)[0]})") from None
+  except UserError:
+    raise missing from None
 
 
 def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
