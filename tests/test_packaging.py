@@ -49,8 +49,12 @@ def test_the_wheel_holds_every_package_the_flag_files_and_the_tables(installed):
     rel = os.path.relpath(package, ROOT)
     assert f"{rel}/__init__.py" in names, f"{rel} is not in the wheel (no __init__.py?)"
   for data in ("flags", "tables"):
-    shipped = sorted(os.listdir(os.path.join(ROOT, "proxyless_tf", data)))
-    assert shipped and all(f"proxyless_tf/{data}/{name}" in names for name in shipped)
+    folder = os.path.join(ROOT, "proxyless_tf", data)
+    shipped = sorted(os.path.relpath(p, folder) for p in glob.glob(os.path.join(folder, "**", "*"),
+                                                                   recursive=True)
+                     if os.path.isfile(p))
+    assert shipped and all(f"proxyless_tf/{data}/{name}" in names for name in shipped), [
+        name for name in shipped if f"proxyless_tf/{data}/{name}" not in names]
 
 
 def test_installed_command_runs_outside_the_checkout(installed, tmp_path):

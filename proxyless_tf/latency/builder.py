@@ -23,10 +23,16 @@ IDENTITY = ("device", "threads", "delegate", "precision", "depthwise_max_taps")
 
 _SPACE_FIELDS = ("input_size", "input_channels", "num_classes", "stem_filters",
                  "first_block_filters", "stage_widths", "head_filters")
+_TREE_SPACE_FIELDS = ("input_size", "input_channels", "num_classes", "stem_filters", "alpha",
+                      "blocks_per_stage", "depth")
+
+
+def _fields(space) -> tuple[str, ...]:
+  return _TREE_SPACE_FIELDS if getattr(space, "family", None) == "pyramid_tree" else _SPACE_FIELDS
 
 
 def space_metadata(space) -> dict:
-  return {"space": space.name, **{f: getattr(space, f) for f in _SPACE_FIELDS}}
+  return {"space": space.name, **{f: getattr(space, f) for f in _fields(space)}}
 
 
 def space_from_metadata(metadata: dict):
@@ -36,10 +42,11 @@ def space_from_metadata(metadata: dict):
   if "space" not in metadata:
     raise UserError("this latency table does not say which search space it covers "
                     "(metadata 'space'); pass --space")
-  changes = {f: metadata[f] for f in _SPACE_FIELDS if f in metadata}
+  base = get_space(metadata["space"])
+  changes = {f: metadata[f] for f in _fields(base) if f in metadata}
   if "stage_widths" in changes:
     changes["stage_widths"] = tuple(changes["stage_widths"])
-  return dataclasses.replace(get_space(metadata["space"]), **changes)
+  return dataclasses.replace(base, **changes)
 
 
 def host_metadata(num_threads: int, precision: str,
