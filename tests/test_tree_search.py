@@ -88,3 +88,46 @@ def test_found_tree_net_trains_and_exports(tmp_path, synthetic_dataset):
   results = export_model(model, str(tmp_path / "export"), ("float", "int8"), x, x,
                          log=lambda *_: None, input_kind="normalized")
   assert all(r.ok for r in results), [r.problem for r in results]
+
+
+def test_tree_latency_tables_on_the_host_and_through_adb_price_the_derived_nets(
+    tmp_path, monkeypatch, synthetic_dataset):
+  """The edge ops are measured like MBConv ops: LiteRT on this host and `benchmark_model` over
+  the same adb path; the table prices a derived net as the one-hot expected latency, and a
+  search runs against it."""
+  import fake_adb
+  from proxyless_tf.latency.builder import build_space_table, space_from_metadata
+  from proxyless_tf.latency.measure import AndroidMeasurer, HostMeasurer
+  from proxyless_tf.latency.ops import all_space_ops
+  from proxyless_tf.latency.table import TableCostModel, load_table
+  here = os.path.dirname(os.path.abspath(__file__))
+  space = get_space("tiny_tree").with_task(input_size=16, input_channels=1, num_classes=10)
+  keys = {op.key for op in all_space_ops(space)}
+  assert {k.split("-")[0] for k in keys} == {"tree_stem", "tree_block", "tree_edge", "tree_head"}
+  host = build_space_table(space, str(tmp_path / "host.json"),
+                           [HostMeasurer(num_threads=1, warmup=1, runs=3)], "float",
+                           {"device": "host: test", "threads": 1}, log=lambda *_: None)
+  assert set(host.entries) == keys and all(e["median"] > 0 for e in host.entries.values())
+  assert space_from_metadata(load_table(host.path).metadata) == space
+
+  adb_dir = str(tmp_path / "adb")
+  monkeypatch.setenv("PATH", adb_dir + os.pathsep + os.environ["PATH"])
+  fake_adb.install(adb_dir, os.path.join(here, "data", "benchmark_model_cpu.txt"),
+                   devices=("PHONE_A",))
+  phone = build_space_table(space, str(tmp_path / "phone.json"),
+                            [AndroidMeasurer("PHONE_A", num_threads=4, warmup=2, runs=7)], "float",
+                            {"device": "android: Pixel", "threads": 4}, log=lambda *_: None)
+  runs = [c for c in fake_adb.calls(adb_dir) if len(c) == 4 and "--graph=" in c[3]]
+  assert set(phone.entries) == keys and len(runs) == 2 * len(keys)  # each op after the canary
+
+  model = TableCostModel(host)
+  expected = ExpectedCost(model, space)
+  choices = [2, 0, 1, 1, 2, 0]
+  assert expected.of_choices(choices) == pytest.approx(model.predict(space.derive(choices)),
+                                                       rel=1e-6)
+  run = SearchRun(_config(tmp_path / "search", epochs=2, steps_per_epoch=2,
+                          ref_latency=model.predict(space.reference_arch())), model,
+                  log=lambda *_: None, dataset=synthetic_dataset)
+  result = run.run()
+  assert int(run.arch_updates.numpy()) > 0
+  assert result.predicted_latency == pytest.approx(model.predict(result.config), rel=1e-6)
