@@ -98,3 +98,36 @@ def test_int8_pieces_agree_with_the_unsplit_int8_model(k7_model):
   assert split_vs_keras >= plain_vs_keras - 0.03, (split_vs_keras, plain_vs_keras)
   # on random nets int8 flips close calls either way (on a trained net: 99.2%, BENCHMARKS.md)
   assert np.mean(np.argmax(split, -1) == np.argmax(plain, -1)) >= 0.9
+
+
+def test_tree_nets_split_their_large_separable_edges_to_the_same_function():
+  """Tree cells' 7x7 separable edges (no BN after the depthwise) and a strided one (PyTorch's
+  symmetric padding) run as <= 25-tap pieces; dilated kernels and everything else stay as is."""
+  import keras
+  from proxyless_tf.arch.tree_presets import pyramid_tree_net
+  from proxyless_tf.model.tree_layers import PreActOp
+  arch = pyramid_tree_net([["sep_7x7", "sep_3x3_d2"]] * 3, "k7_tree", blocks_per_stage=1, start=8,
+                          alpha=8, depth=1, input_size=16, input_channels=1)
+  keras.utils.set_random_seed(1)
+  model = build_model(arch)
+  x = np.random.default_rng(1).standard_normal((4, 16, 16, 1)).astype(np.float32)
+  tflite.set_bn_statistics(model, x)
+  rewritten = split_large_depthwise(model)
+  expected = model(x).numpy()
+  np.testing.assert_allclose(rewritten(x).numpy(), expected, rtol=0,
+                             atol=1e-5 * np.abs(expected).max())
+  plain = _depthwise_taps(litert.make_interpreter(model_content=tflite.convert_keras(model,
+                                                                                     "float")))
+  split = _depthwise_taps(litert.make_interpreter(model_content=tflite.convert_keras(rewritten,
+                                                                                     "float")))
+  sevens = plain.count(49)
+  assert sevens > 0 and max(split) <= XNNPACK_MAX_TAPS
+  assert len(split) == len(plain) + 2 * sevens and split.count(9) == plain.count(9) > 0
+  for stride in (1, 2):
+    inputs = keras.Input((15, 15, 6))
+    edge = keras.Model(inputs, PreActOp("sep_7x7", 8, stride, name="edge")(inputs))
+    tflite.set_bn_statistics(edge, x[:, :15, :15].repeat(6, -1))
+    got = split_large_depthwise(edge)
+    y = np.random.default_rng(stride).standard_normal((2, 15, 15, 6)).astype(np.float32)
+    want = edge(y).numpy()
+    np.testing.assert_allclose(got(y).numpy(), want, rtol=0, atol=1e-5 * np.abs(want).max())

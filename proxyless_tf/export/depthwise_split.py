@@ -19,9 +19,26 @@ from proxyless_tf.model.layers import MBConv
 XNNPACK_MAX_TAPS = 25
 
 
+def _large_sep(op: str, max_taps: int) -> bool:
+  from proxyless_tf.arch.tree import parse_op
+  spec = parse_op(op)
+  return spec.kind == "sep" and spec.dilation == 1 and spec.kernel_size ** 2 > max_taps
+
+
+def _tree_target(layer, max_taps: int) -> bool:
+  """A tree-family layer (one edge op, or a block whose cell has such an edge) to rewrite."""
+  from proxyless_tf.model.tree_layers import PreActOp, ResidualTreeBlock
+  if isinstance(layer, PreActOp):
+    return _large_sep(layer.op, max_taps)
+  if isinstance(layer, ResidualTreeBlock):
+    return any(_large_sep(edge.op, max_taps) for _, edge in layer.cell.node.edge_list())
+  return False
+
+
 def _split_targets(model: keras.Model, max_taps: int) -> set[str]:
   return {layer.name for layer in model.layers
-          if isinstance(layer, MBConv) and layer.kernel_size ** 2 > max_taps}
+          if (isinstance(layer, MBConv) and layer.kernel_size ** 2 > max_taps)
+          or _tree_target(layer, max_taps)}
 
 
 def _fold_depthwise(source: MBConv) -> list[np.ndarray]:
@@ -39,10 +56,22 @@ def _copy_mbconv(source: MBConv, target: MBConv) -> None:
   target.depthwise.set_weights(_fold_depthwise(source))
 
 
+def _copy_by_path(source: keras.layers.Layer, target: keras.layers.Layer) -> None:
+  """Each variable of `target` from the `source` variable of the same path (a tree edge's split
+  depthwise keeps its kernel's path; its bias, new, stays zero: the edge's depthwise has none)."""
+  weights = {v.path: v for v in source.weights}
+  for v in target.weights:
+    if v.path in weights:
+      v.assign(weights[v.path])
+    elif not v.path.endswith("depthwise/bias"):
+      raise ValueError(f"no source weight for {v.path}")
+
+
 def split_large_depthwise(model: keras.Model, max_taps: int = XNNPACK_MAX_TAPS) -> keras.Model:
-  """`model` (functional, built by `build_model` or of MBConv layers) with every MBConv whose
-  depthwise kernel has more than `max_taps` taps in its split, BN-folded form; the model itself
-  when there is none. For inference and export only (the split blocks have no BN to train)."""
+  """`model` (functional, built by `build_model` or of MBConv / tree-family layers) with every
+  depthwise kernel of more than `max_taps` taps in its split form (MBConv: BN folded in; a tree
+  edge's separable op: its kernel as is, as it has no BN after it); the model itself when there
+  is none. For inference and export only (the split MBConv blocks have no BN to train)."""
   targets = _split_targets(model, max_taps)
   if not targets:
     return model
@@ -52,8 +81,10 @@ def split_large_depthwise(model: keras.Model, max_taps: int = XNNPACK_MAX_TAPS) 
       layer["config"]["depthwise_max_taps"] = max_taps
   rewritten = model.__class__.from_config(config)
   for source, target in zip(model.layers, rewritten.layers):
-    if source.name in targets:
+    if source.name in targets and isinstance(source, MBConv):
       _copy_mbconv(source, target)
+    elif source.name in targets:
+      _copy_by_path(source, target)
     else:
       target.set_weights(source.get_weights())
   return rewritten

@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 
 from proxyless_tf.arch.tree import Node, edge_inputs, node_from_dict, parse_op
-from proxyless_tf.model.layers import conv_initializer
+from proxyless_tf.model.layers import SplitDepthwiseConv2D, conv_initializer
 
 
 def channel_shuffle(x, groups: int):
@@ -28,18 +28,27 @@ def channel_shuffle(x, groups: int):
 @keras.saving.register_keras_serializable(package="proxyless_tf")
 class PreActOp(keras.layers.Layer):
   """One tree edge or bottleneck: [BN] -> [ReLU] -> op. `use_bn` / `relu` default to what the op
-  name says (convs: both; identity and pools: neither)."""
+  name says (convs: both; identity and pools: neither).
+
+  `depthwise_max_taps` (export only, `export/depthwise_split.py`): a separable op whose depthwise
+  kernel has more taps runs it as row pieces (`SplitDepthwiseConv2D`, same function, zero bias),
+  which XNNPACK runs in one pass each; dilated kernels are left whole."""
 
   def __init__(self, op: str, filters: int | None = None, strides: int = 1,
                use_bn: bool | None = None, relu: bool | None = None, bn_momentum: float = 0.9,
-               bn_epsilon: float = 1e-5, **kwargs):
+               bn_epsilon: float = 1e-5, depthwise_max_taps: int | None = None, **kwargs):
     super().__init__(**kwargs)
     self.op, self.filters, self.strides = op, filters, strides
     self.spec = parse_op(op)
     self.use_bn = self.spec.has_weights if use_bn is None else use_bn
     self.relu = self.spec.has_weights if relu is None else relu
     self.bn_momentum, self.bn_epsilon = bn_momentum, bn_epsilon
-    self.pad = self.spec.padding if strides > 1 and self.spec.kind != "pool" else 0
+    self.depthwise_max_taps = depthwise_max_taps
+    self.split = (bool(depthwise_max_taps) and self.spec.kind == "sep" and self.spec.dilation == 1
+                  and self.spec.kernel_size ** 2 > depthwise_max_taps)
+    # strided convs pad explicitly (PyTorch's symmetric zeros); the split layer pads itself
+    self.pad = (self.spec.padding if strides > 1 and self.spec.kind != "pool" and not self.split
+                else 0)
 
   def build(self, input_shape):
     channels = int(input_shape[-1])
@@ -61,6 +70,14 @@ class PreActOp(keras.layers.Layer):
           dilation_rate=spec.dilation, groups=spec.groups, use_bias=False, name="conv",
           kernel_initializer=conv_initializer(spec.kernel_size, filters))
       self.conv.build(shape)
+    elif spec.kind == "sep" and self.split:
+      self.depthwise = SplitDepthwiseConv2D(spec.kernel_size, self.strides,
+                                            self.depthwise_max_taps, padding="symmetric",
+                                            name="depthwise")
+      self.depthwise.build(shape)
+      self.conv = keras.layers.Conv2D(filters, 1, groups=spec.groups, use_bias=False,
+                                      name="pointwise")
+      self.conv.build(self.depthwise.compute_output_shape(shape))
     elif spec.kind == "sep":
       self.depthwise = keras.layers.DepthwiseConv2D(
           spec.kernel_size, strides=self.strides, padding=padding, dilation_rate=spec.dilation,
@@ -105,7 +122,8 @@ class PreActOp(keras.layers.Layer):
   def get_config(self):
     return {**super().get_config(), "op": self.op, "filters": self.filters,
             "strides": self.strides, "use_bn": self.use_bn, "relu": self.relu,
-            "bn_momentum": self.bn_momentum, "bn_epsilon": self.bn_epsilon}
+            "bn_momentum": self.bn_momentum, "bn_epsilon": self.bn_epsilon,
+            "depthwise_max_taps": self.depthwise_max_taps}
 
 
 def path_name(path) -> str:
@@ -117,9 +135,11 @@ class TreeCell(keras.layers.Layer):
   """A whole tree cell (`Node` as its dict): edges and branch BNs as sub-layers, named by the
   edge's path (`edge_0_1_0`: edge 0 of the root, its child's edge 1, that child's edge 0)."""
 
-  def __init__(self, cell: dict, bn_momentum: float = 0.9, bn_epsilon: float = 1e-5, **kwargs):
+  def __init__(self, cell: dict, bn_momentum: float = 0.9, bn_epsilon: float = 1e-5,
+               depthwise_max_taps: int | None = None, **kwargs):
     super().__init__(**kwargs)
     self.cell = cell
+    self.depthwise_max_taps = depthwise_max_taps
     self.node = node_from_dict(cell, "cell")
     self.bn_momentum, self.bn_epsilon = bn_momentum, bn_epsilon
     self.paths = [path for path, _ in self.node.edge_list()]
@@ -144,7 +164,8 @@ class TreeCell(keras.layers.Layer):
   def make_edge(self, path, edge):
     """The layer of one edge (the search's cell makes some of them mixed ops)."""
     return PreActOp(edge.op, edge.filters, edge.stride, bn_momentum=self.bn_momentum,
-                    bn_epsilon=self.bn_epsilon, name=path_name(path))
+                    bn_epsilon=self.bn_epsilon, depthwise_max_taps=self.depthwise_max_taps,
+                    name=path_name(path))
 
   def build(self, input_shape):
     self._build_node(self.node, (), input_shape)
@@ -201,7 +222,7 @@ class TreeCell(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(), "cell": self.cell, "bn_momentum": self.bn_momentum,
-            "bn_epsilon": self.bn_epsilon}
+            "bn_epsilon": self.bn_epsilon, "depthwise_max_taps": self.depthwise_max_taps}
 
 
 @keras.saving.register_keras_serializable(package="proxyless_tf")
@@ -211,8 +232,10 @@ class ResidualTreeBlock(keras.layers.Layer):
   cell_class = TreeCell
 
   def __init__(self, width: int, filters: int, strides: int, cell: dict, final_bn: bool = True,
-               bn_momentum: float = 0.9, bn_epsilon: float = 1e-5, **kwargs):
+               bn_momentum: float = 0.9, bn_epsilon: float = 1e-5,
+               depthwise_max_taps: int | None = None, **kwargs):
     super().__init__(**kwargs)
+    self.depthwise_max_taps = depthwise_max_taps
     self.width, self.filters, self.strides, self.cell_config = width, filters, strides, cell
     self.final_bn_on = final_bn
     self.bn_momentum, self.bn_epsilon = bn_momentum, bn_epsilon
@@ -226,7 +249,7 @@ class ResidualTreeBlock(keras.layers.Layer):
                      else None)
 
   def make_cell(self, cell: dict, bn: dict):
-    return TreeCell(cell, name="cell", **bn)
+    return TreeCell(cell, name="cell", depthwise_max_taps=self.depthwise_max_taps, **bn)
 
   def build(self, input_shape):
     self.in_bottle.build(input_shape)
@@ -257,4 +280,5 @@ class ResidualTreeBlock(keras.layers.Layer):
   def get_config(self):
     return {**super().get_config(), "width": self.width, "filters": self.filters,
             "strides": self.strides, "cell": self.cell_config, "final_bn": self.final_bn_on,
-            "bn_momentum": self.bn_momentum, "bn_epsilon": self.bn_epsilon}
+            "bn_momentum": self.bn_momentum, "bn_epsilon": self.bn_epsilon,
+            "depthwise_max_taps": self.depthwise_max_taps}
