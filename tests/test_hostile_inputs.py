@@ -169,3 +169,47 @@ def test_corpus_flag_cases_through_the_commands(tmp_path, name):
   proc = subprocess.run([sys.executable, *case[1]], capture_output=True, text=True, cwd=ROOT,
                         timeout=300)
   assert corpus.classify(proc, case[2]) == "clean", proc.stderr[-1500:]
+
+
+def _tree_base() -> dict:
+  from proxyless_tf.arch.tree_presets import pyramid_tree_net
+  return pyramid_tree_net([["sep_7x7", "max_3x3"]] * 3, "fuzz_tree", blocks_per_stage=1, start=8,
+                          alpha=8, depth=1, input_size=16, input_channels=1).to_dict()
+
+
+def _original_base() -> dict:
+  from proxyless_tf.arch.tree import tree_from_dict
+  from proxyless_tf.arch.tree_original import to_original
+  return to_original(tree_from_dict(_tree_base()))
+
+
+TREE_PATHS = [p for p in _paths(_tree_base()) if p]
+ORIGINAL_TREE_PATHS = [p for p in _paths(_original_base()) if p]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["ours", "original"]), st.data())
+def test_fuzz_tree_arch_mutations_in_both_formats(fmt, data):
+  """The tree family's readers: a mutated config is a one-line error or a valid config that
+  round-trips through both formats."""
+  import copy
+  from proxyless_tf.arch.tree import TreeNetConfig, tree_from_dict
+  from proxyless_tf.arch.tree_original import from_original, to_original
+  base, paths = ((_tree_base(), TREE_PATHS) if fmt == "ours"
+                 else (_original_base(), ORIGINAL_TREE_PATHS))
+  mutated = copy.deepcopy(base)
+  for path, value in data.draw(st.lists(st.tuples(st.sampled_from(paths), JSON), min_size=1,
+                                        max_size=3)):
+    try:
+      corpus._set(mutated, path, value)
+    except (KeyError, IndexError, TypeError):
+      pass  # an earlier mutation replaced a parent
+  reader = tree_from_dict if fmt == "ours" else from_original
+  try:
+    config = reader(mutated)
+  except UserError as e:
+    assert _one_line(e), repr(e)
+    return
+  assert isinstance(config, TreeNetConfig)
+  assert tree_from_dict(json.loads(config.to_json())) == config
+  assert from_original(to_original(config), name=config.name) == config

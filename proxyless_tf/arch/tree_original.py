@@ -52,6 +52,16 @@ def _int(layer: dict, where: str, key: str) -> int:
   return value
 
 
+def _rate(data: Any, where: str, key: str) -> float:
+  """A probability-like field (dropout): a number in [0, 1); absent or null is 0."""
+  value = _get(data, where, key, 0)
+  value = 0 if value is None else value
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+    raise ArchConfigError(f"{NETWORK_NAME} {where}: '{key}' must be a number in [0, 1), got "
+                          f"{value!r:.40}")
+  return float(value)
+
+
 def _edge_op(layer: Any, where: str) -> tuple[str, int, int]:
   """(op name, stride, out channels) of one edge layer."""
   name = _get(layer, where, "name")
@@ -153,7 +163,7 @@ def from_original(data: Any, name: str | None = None) -> TreeNetConfig:
   _expect(classifier, "classifier", name="LinearLayer", bias=True, use_bn=False, act_func=None)
   tree_blocks = tuple(_block(b, f"block {i}") for i, b in enumerate(blocks[1:-1], start=1))
   input_size = pool * 2 ** sum(b.stride == 2 for b in tree_blocks)
-  dropout = float(_get(classifier, "classifier", "dropout_rate", 0) or 0)
+  dropout = _rate(classifier, "classifier", "dropout_rate")
   config = TreeNetConfig(
       blocks=tree_blocks, name=name or "proxyless_cifar_net", input_size=input_size,
       input_channels=_int(stem[0], "stem conv", "in_channels"),
