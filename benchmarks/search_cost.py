@@ -34,6 +34,40 @@ sys.path.insert(0, ROOT)
 CONFIGS = ("standalone", "weight", "full_v2", "two", "full")
 
 
+def plain_train_step(model, x, y, lr: float, label_smoothing: float):
+  """One SGD + Nesterov step of a plain network on a fixed batch, as a `tf.function`."""
+  import keras
+  import tensorflow as tf
+  from proxyless_tf.search.steps import cross_entropy
+  opt = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
+  opt.build(model.trainable_variables)
+
+  @tf.function
+  def step():
+    with tf.GradientTape() as tape:
+      loss = cross_entropy(y, model(x, training=True), label_smoothing)
+    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                            model.trainable_variables))
+    return loss
+  return step
+
+
+def time_step(fn, warmup: int, steps: int) -> tuple[float, float]:
+  """(seconds of the first call: tracing, median seconds of `steps` calls after `warmup` more);
+  each call's result is read back so the clock waits for the work."""
+  import numpy as np
+
+  def timed():
+    start = time.perf_counter()
+    out = fn()
+    float(out[0] if isinstance(out, tuple) else out)
+    return time.perf_counter() - start
+  first = timed()
+  for _ in range(warmup):
+    timed()
+  return first, float(np.median([timed() for _ in range(steps)]))
+
+
 def child(args) -> dict:
   import keras
   import numpy as np
@@ -49,19 +83,7 @@ def child(args) -> dict:
   y = tf.constant(np.arange(args.batch_size) % space.num_classes, tf.int32)
   if args.child == "standalone":
     from proxyless_tf.model import build_model
-    from proxyless_tf.search.steps import cross_entropy
-    model = build_model(space.largest_arch())
-    opt = keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)
-    opt.build(model.trainable_variables)
-
-    @tf.function
-    def step():
-      with tf.GradientTape() as tape:
-        loss = cross_entropy(y, model(x, training=True), 0.1)
-      opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
-                              model.trainable_variables))
-      return loss
-    fns = {"weight": step}
+    fns = {"weight": plain_train_step(build_model(space.largest_arch()), x, y, 0.01, 0.1)}
   else:
     from proxyless_tf.search.steps import SearchSteps
     from proxyless_tf.supernet.supernet import Supernet
@@ -71,17 +93,7 @@ def child(args) -> dict:
     fns = {"weight": lambda: steps.weight_step(x, y, 0.01)}
     if args.child != "weight":
       fns["arch"] = lambda: steps.arch_step(x, y)
-  times = {}
-  for name, fn in fns.items():
-    for _ in range(3):
-      fn()
-    samples = []
-    for _ in range(args.steps):
-      start = time.perf_counter()
-      out = fn()
-      float(out[0] if isinstance(out, tuple) else out)
-      samples.append(time.perf_counter() - start)
-    times[name] = float(np.median(samples) * 1e3)
+  times = {name: time_step(fn, 2, args.steps)[1] * 1e3 for name, fn in fns.items()}
   tensors = tf.config.experimental.get_memory_info("CPU:0")["peak"] / 2**20
   return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
           "peak_tensor_mb": tensors, **times}
