@@ -277,6 +277,17 @@ def write_section(results: dict, args) -> None:
         f"take {p['search_days']:.0f} days (nan: not measured), and the retraining "
         f"(`flags/train/cifar10.flags`: {p['train_steps']:,} steps) {p['train_days']:.0f} days: "
         "both are GPU jobs; the small space below is what runs here."]
+  if not steps:
+    lines += [
+        "", "Step times of the paper-sized jobs: not measured to the end. Tried on this host, "
+        "2026-12-02 (the `--parts=steps` child, by hand): the `cifar_tree` supernet (54 blocks, "
+        "756 mixed ops x 8 candidates) built in 53 s, then had not finished tracing its first "
+        "weight step after 14 minutes at 16.6 GB resident (stopped before the 24 GB machine ran "
+        "out); cut to 3 blocks per stage (126 mixed ops) it had not after 7 minutes at 9.1 GB. "
+        "The one-path `tf.switch_case` graph holds every candidate's forward and backward, and "
+        "its tracing grows faster than the candidate count: the paper's search needs a machine "
+        "with more memory and time to trace (or a per-block trace), not only a GPU. The small "
+        "space below runs to the end (times below)."]
   search = results.get("search")
   if search:
     lines += [
