@@ -25,5 +25,6 @@ setup(
         "tqdm",  # progress bars on a terminal
         "scipy",  # bounded least squares of the latency tables' per-kind corrections
     ],
-    extras_require={"test": ["pytest", "hypothesis"]},
+    # jax (CPU): the tests train a found net under KERAS_BACKEND=jax without TensorFlow
+    extras_require={"test": ["pytest", "hypothesis", "jax"]},
 )

@@ -1,4 +1,10 @@
-"""proxyless_tf: ProxylessNAS for TensorFlow / Keras / TFLite."""
+"""proxyless_tf: ProxylessNAS for TensorFlow / Keras / TFLite.
+
+TensorFlow is imported where it is used (the search loop, tf.data, the export), not here: the
+architecture, the model builder, GPU latency timing and a found net's training run on any Keras
+backend (`KERAS_BACKEND=jax` on a machine without TensorFlow). Under the TensorFlow backend it
+is imported now, quietly, so its start-up lines never reach the screen later.
+"""
 
 import os
 import warnings
@@ -9,7 +15,8 @@ from proxyless_tf.utils.console import import_tensorflow_quietly, verbose
 # failure still raises a Python error that says what went wrong. PROXYLESS_TF_VERBOSE=1 shows all.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose() else "3")
 if not verbose():
-  import_tensorflow_quietly()
+  if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+    import_tensorflow_quietly()
   # Noise from libraries about choices made on purpose: tf.data shuffles the training set itself;
   # int8 calibration runs on a representative dataset, not input statistics.
   warnings.filterwarnings("ignore", message="`shuffle=True` was passed")

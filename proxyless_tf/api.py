@@ -128,10 +128,11 @@ def as_dataset(data, num_classes: int | None = None, test_fraction: float = 0.1,
 def search(data, *, target: str = "flops", out: str = "runs/search",
            target_latency: float | str = 0.0,
            latency_table: str | None = None, precision: str | None = None, num_threads: int = 1,
-           callbacks=None, resume: bool = False, cost_model=None, strategy=None, log=print,
+           latency_batch_size: int = 8, callbacks=None, resume: bool = False, cost_model=None, strategy=None, log=print,
            **options):
-  """Searches an architecture for `target` ("flops", "cpu", "mobile", "gpu", "none"), or for
-  your own `cost_model`. `options` are SearchConfig's fields (space, epochs, warmup_epochs,
+  """Searches an architecture for `target` ("flops", "cpu", "mobile", "gpu", "phone_gpu",
+  "none"), or for your own `cost_model`. "gpu" measures this machine's GPU at batch
+  `latency_batch_size` (XLA; its CPU where it has none), "phone_gpu" is a phone's GPU delegate. `options` are SearchConfig's fields (space, epochs, warmup_epochs,
   batch_size, arch_lr, weight_sharing, rerank_candidates, ...); the target's flag file supplies
   the rest, as on the command line. `target_latency`: in the cost's unit (ms, MMACs) or a
   ratio to the space's reference net ("0.8x"). Returns a SearchResult: `.arch`
@@ -161,7 +162,9 @@ def search(data, *, target: str = "flops", out: str = "runs/search",
   config = SearchConfig(**{k: _coerce(k, v) for k, v in settings.items()})
   if cost_model is None and target != "none":
     cost_model = cost_model_for_target(target, table=table, precision=precision,
-                                       num_threads=num_threads, log=log)
+                                       num_threads=num_threads, log=log,
+                                       batch_size=latency_batch_size,
+                                       estimate_uncovered=latency_table is None)
   dataset = None
   if isinstance(data, str):
     config.dataset = data

@@ -5,6 +5,8 @@
   python tools/build_latency_table.py --space=proxyless --device=android --serial=A --serial=B \
       --num_threads=1 --out=tables/pixel_proxyless_float.json [--use_gpu] [--benchmark_binary=...]
   python tools/build_latency_table.py --space=proxyless --device=host --processes=8 ...  # 8 cores
+  KERAS_BACKEND=jax python tools/build_latency_table.py --space=proxyless --device=gpu \
+      --batch_size=8 --precision=float16 --out=tables/gpu_proxyless_b8_f16.json  # --target=gpu
 
 Interrupted builds keep what they measured: run the same command again to finish.
 """
@@ -26,15 +28,21 @@ from proxyless_tf.utils.space_flags import define_space_flags, space_from_flags 
 FLAGS = flags.FLAGS
 define_space_flags("small")
 flags.adopt_module_key_flags(space_flags)  # --help lists --space and the shape overrides
-flags.DEFINE_enum("device", "host", ["host", "android"], "Where to measure.")
+flags.DEFINE_enum("device", "host", ["host", "android", "gpu"], "Where to measure: host (LiteRT "
+                  "on this CPU), android (a phone over adb), gpu (this machine's GPU through XLA, "
+                  "--target=gpu; its CPU where no GPU is visible).")
 flags.DEFINE_multi_string("serial", None, "adb serial(s); several spread the ops over phones.")
 flags.DEFINE_integer("num_threads", 1, "Threads.", lower_bound=1)
 flags.DEFINE_integer("processes", 1, "host: measure in this many processes at once, each pinned "
                      "to its own --num_threads cores (a many-core machine builds N times "
                      "faster; ops timed alone on their cores as in a serial build).",
                      lower_bound=1, upper_bound=256)
-flags.DEFINE_enum("precision", "float", ["float", "int8"], "Op models' precision.")
-flags.DEFINE_bool("use_gpu", False, "android: the GPU delegate.")
+flags.DEFINE_enum("precision", "float", ["float", "int8", "float32", "float16", "bfloat16"],
+                  "Op models' precision: float / int8 TFLite (host, android); float32 (= float), "
+                  "float16, bfloat16 (gpu).")
+flags.DEFINE_integer("batch_size", 8, "gpu: the batch each op is timed at (the paper's: 8).",
+                     lower_bound=1)
+flags.DEFINE_bool("use_gpu", False, "android: the phone's GPU delegate (--target=phone_gpu).")
 flags.DEFINE_bool("use_xnnpack", True, "android: XNNPACK on the CPU (what an app gets by default); "
                   "--nouse_xnnpack measures TFLite's builtin CPU kernels.")
 flags.DEFINE_bool("split_large_depthwise", None, "Time the ops as the export ships them for "
@@ -76,7 +84,20 @@ def main(argv):
   if FLAGS.device != "host" and FLAGS.processes > 1:
     raise UserError("--processes is for --device=host; give several --serial to spread a phone "
                     "build over phones")
-  if FLAGS.device == "host":
+  if FLAGS.device == "gpu":
+    if FLAGS.serial or FLAGS.use_gpu or FLAGS.processes > 1:
+      raise UserError("--serial/--use_gpu/--processes are for --device=android/host; "
+                      "--device=gpu times this machine's GPU in one process")
+    from proxyless_tf.latency.xla import XlaMeasurer, check_dtype, xla_metadata
+    precision = check_dtype(FLAGS.precision)
+    measurers = [XlaMeasurer(FLAGS.batch_size, precision,
+                             **_given(warmup=FLAGS.warmup, runs=FLAGS.runs))]
+    metadata = xla_metadata(FLAGS.batch_size, precision)
+    max_taps = None
+  elif FLAGS.precision not in ("float", "int8"):
+    raise UserError(f"--precision={FLAGS.precision} is for --device=gpu; host and android "
+                    "measure float or int8 TFLite models")
+  elif FLAGS.device == "host":
     if FLAGS.serial or FLAGS.use_gpu:
       raise UserError("--serial/--use_gpu need --device=android")
     if FLAGS.processes > 1:
@@ -100,14 +121,15 @@ def main(argv):
                 "runtime": "benchmark_model", "threads": FLAGS.num_threads, "delegate": delegate,
                 "precision": FLAGS.precision, "depthwise_max_taps": max_taps,
                 "identity": identity, "fingerprint": fingerprint(identity), "estimated": False,
-                "serials": [m.adb.serial for m in measurers]}
+                "serials": [m.adb.serial for m in measurers],
+                "target": "phone_gpu" if delegate == "gpu" else "mobile"}
   samples = FLAGS.self_check_samples
   if samples is None:
-    from proxyless_tf.latency.host_cache import SELF_CHECK_SAMPLES
-    samples = SELF_CHECK_SAMPLES if FLAGS.device == "host" else 0
+    from proxyless_tf.latency.host_cache import SELF_CHECK_SAMPLES, XLA_SELF_CHECK_SAMPLES
+    samples = {"host": SELF_CHECK_SAMPLES, "gpu": XLA_SELF_CHECK_SAMPLES}.get(FLAGS.device, 0)
   if samples < 0 or samples in (1, 2, 3):
     raise UserError(f"--self_check_samples must be 0 (skip) or >= 4, got {samples}")
-  table = build_space_table(space, FLAGS.out, measurers, FLAGS.precision, metadata,
+  table = build_space_table(space, FLAGS.out, measurers, metadata["precision"], metadata,
                             rounds=FLAGS.rounds, self_check_samples=samples)
   print(f"wrote {FLAGS.out}: {len(table.entries)} ops, built in "
         f"{table.metadata['build_seconds']:.0f}s ({metadata['device']}, backend {metadata['delegate']}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -33,31 +32,10 @@ def main(argv):
     raise UserError(f"unexpected arguments {argv[1:]}")
   if not FLAGS.out:
     raise UserError("--out=TABLE.json is required")
-  from proxyless_tf.latency.builder import space_metadata
-  from proxyless_tf.latency.estimate import (PIXEL1_CALIBRATION, PIXEL1_REFERENCE_MS,
-                                             arch_features, calibration_arch, fit_constants,
-                                             op_latency)
-  from proxyless_tf.latency.ops import all_space_ops
-  from proxyless_tf.latency.table import LatencyTable, model_entry
-  space = space_from_flags()
-  constants = fit_constants()
-  entries = {}
-  for op in all_space_ops(space):
-    ms = op_latency(op, constants)
-    entries[op.key] = model_entry(ms)
-  fit = {name: {"published_ms": ms,
-                "estimated_ms": round(float(arch_features(calibration_arch(name)) @ constants), 3)}
-         for name, ms in PIXEL1_CALIBRATION}
-  metadata = {"device": "android: Pixel 1 class (ESTIMATED, not measured)",
-              "cpu": "Snapdragon 821 class", "runtime": "TFLite float (published numbers)",
-              "threads": 1, "delegate": "none", "precision": "float", "estimated": True,
-              "model": "cost = MACs * ms_per_mac + bytes * ms_per_byte + layers * ms_per_layer",
-              "constants": {"ms_per_mac": constants[0], "ms_per_byte": constants[1],
-                            "ms_per_layer": constants[2]},
-              "calibration_points": fit, "reference_latency_ms": PIXEL1_REFERENCE_MS,
-              **space_metadata(space), "date": time.strftime("%Y-%m-%d"),
-              "command": " ".join(sys.argv)}
-  LatencyTable(metadata, entries).save(FLAGS.out)
+  from proxyless_tf.latency.estimate import estimated_table
+  table = estimated_table(space_from_flags(), command=" ".join(sys.argv))
+  table.save(FLAGS.out)
+  entries, fit = table.entries, table.metadata["calibration_points"]
   print(f"wrote {FLAGS.out}: {len(entries)} ops (estimated); calibration: "
         + ", ".join(f"{n} {v['published_ms']:.0f} -> {v['estimated_ms']:.1f} ms" for n, v in fit.items()))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from proxyless_tf.data import pipeline, streaming
+from proxyless_tf.data import streaming
 from proxyless_tf.data.sources import held_out_split, load_dataset
 from proxyless_tf.errors import UserError
 
@@ -38,14 +38,17 @@ class InMemoryData:
     return len(self.valid)
 
   def train_batches(self, batch_size, input_size, channels, *, seed, start, per_epoch):
+    from proxyless_tf.data import pipeline  # tf.data: imported when used
     return pipeline.batch_stream(self.train, batch_size, input_size, channels, seed=seed,
                                  start=start, per_epoch=per_epoch)
 
   def valid_batches(self, batch_size, input_size, channels, *, seed, start):
+    from proxyless_tf.data import pipeline  # tf.data: imported when used
     return pipeline.batch_stream(self.valid, min(batch_size, len(self.valid)), input_size,
                                  channels, seed=seed, start=start, training=False)
 
   def eval_batches(self, input_size, channels, batch_size=256):
+    from proxyless_tf.data import pipeline  # tf.data: imported when used
     for begin in range(0, len(self.valid), batch_size):
       part = self.valid.take(np.arange(begin, min(begin + batch_size, len(self.valid))))
       yield pipeline.normalize(part.images, input_size, channels), part.labels

@@ -98,19 +98,26 @@ def tfds_builder(name: str, data_dir: str | None = None):
   except ImportError as e:
     raise UserError(f"tensorflow-datasets cannot be imported ({e}); "
                     "pip install tensorflow-datasets importlib_resources") from None
+  from absl import logging as absl_logging
+  verbosity = absl_logging.get_verbosity()
+  absl_logging.set_verbosity(absl_logging.ERROR)  # tfds warns about the missing files first
   try:
     builder = tfds.builder(name, data_dir=data_dir)
   except Exception as e:  # tfds raises several types for unknown names
     raise UserError(f"unknown tensorflow-datasets name '{name}': {str(e).splitlines()[0]}") from None
-  if not builder.is_prepared():
+  try:
+    prepared = builder.is_prepared()
+  finally:
+    absl_logging.set_verbosity(verbosity)
+  if not prepared:
     how = (f"download the ImageNet tars yourself (image-net.org), then `tfds build {name} "
            "--data_dir=DIR --manual_dir=TARS` (README: ImageNet-size data)"
            if name.startswith("imagenet") else
            f"run `tfds build {name} --data_dir=DIR` where there is network")
     raise UserError(f"tensorflow-datasets '{name}' is not prepared under {builder.data_dir}: this "
-                    f"tool never downloads; {how} and pass --data_dir=DIR, or search on your own "
-                    "data (--dataset=folder:PATH or fashion_mnist_local; for --target=mobile see "
-                    "README 'on your own small dataset')")
+                    f"tool never downloads; {how} and pass --data_dir=DIR, or search on data "
+                    "you have: --dataset=fashion_mnist_local (installed) or folder:PATH, with any "
+                    "--target (a table for its input size is made)")
   return builder
 
 

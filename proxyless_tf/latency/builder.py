@@ -18,7 +18,7 @@ from proxyless_tf.latency.ops import all_space_ops
 from proxyless_tf.latency.table import LatencyTable, load_table
 
 # Metadata that must match for a build to resume an existing file.
-IDENTITY = ("device", "threads", "delegate", "precision", "depthwise_max_taps")
+IDENTITY = ("device", "threads", "delegate", "precision", "depthwise_max_taps", "batch_size")
 
 
 _SPACE_FIELDS = ("input_size", "input_channels", "num_classes", "stem_filters",
@@ -56,7 +56,7 @@ def host_metadata(num_threads: int, precision: str,
   return {"device": f"host: {cpu_model()}", "cpu": cpu_model(), "runtime": litert.runtime_version(),
           "threads": num_threads, "delegate": "xnnpack (default)", "precision": precision,
           "depthwise_max_taps": max_depthwise_taps, "identity": identity,
-          "fingerprint": fingerprint(identity), "estimated": False}
+          "fingerprint": fingerprint(identity), "estimated": False, "target": "cpu"}
 
 
 def self_check(table: LatencyTable, samples: int, rounds: int = 3, seed: int = 1000,

@@ -10,7 +10,6 @@ per-model overhead (fit by `python -m proxyless_tf.latency validate --fit`).
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 from proxyless_tf.latency.ops import OpSpec, arch_ops, space_ops
 
@@ -50,14 +49,16 @@ class ExpectedCost:
 
   def __init__(self, model: CostModel, space):
     self.model = model
+    import tensorflow as tf  # the search's loss; predicting a net's cost needs no TensorFlow
     self.fixed, per_op = model.space_costs(space)
     self.per_op = [tf.constant(c) for c in per_op]
 
-  def __call__(self, alphas, pairs=None) -> tf.Tensor:
+  def __call__(self, alphas, pairs=None):
     """E[latency] under softmax(alpha) per mixed op. With `pairs` (the `two` mode's sampled pair
     of each op), each op's expectation is over its pair only, with the pair's softmax and the
     other candidates counting zero, as the original code does: only the pair's logits then get
     a latency gradient, and the pair rescale keeps every other probability unchanged."""
+    import tensorflow as tf
     total = tf.constant(self.fixed, tf.float32)
     for i, (alpha, costs) in enumerate(zip(alphas, self.per_op)):
       if pairs is None:

@@ -77,3 +77,25 @@ def fit_constants(calibration=PIXEL1_CALIBRATION) -> np.ndarray:
 
 def op_latency(op: OpSpec, constants: np.ndarray) -> float:
   return float(op_features(op) @ constants)
+
+
+def estimated_table(space, command: str = ""):
+  """A LatencyTable of every op of `space` from the Pixel-1 estimate, marked as an estimate."""
+  import time
+  from proxyless_tf.latency.builder import space_metadata
+  from proxyless_tf.latency.ops import all_space_ops
+  from proxyless_tf.latency.table import LatencyTable, model_entry
+  constants = fit_constants()
+  entries = {op.key: model_entry(op_latency(op, constants)) for op in all_space_ops(space)}
+  fit = {name: {"published_ms": ms,
+                "estimated_ms": round(float(arch_features(calibration_arch(name)) @ constants), 3)}
+         for name, ms in PIXEL1_CALIBRATION}
+  metadata = {"device": "android: Pixel 1 class (ESTIMATED, not measured)",
+              "cpu": "Snapdragon 821 class", "runtime": "TFLite float (published numbers)",
+              "threads": 1, "delegate": "none", "precision": "float", "estimated": True,
+              "model": "cost = MACs * ms_per_mac + bytes * ms_per_byte + layers * ms_per_layer",
+              "constants": {"ms_per_mac": constants[0], "ms_per_byte": constants[1],
+                            "ms_per_layer": constants[2]},
+              "calibration_points": fit, "reference_latency_ms": PIXEL1_REFERENCE_MS,
+              **space_metadata(space), "date": time.strftime("%Y-%m-%d"), "command": command}
+  return LatencyTable(metadata, entries)

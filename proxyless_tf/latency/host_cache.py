@@ -69,6 +69,21 @@ def quick_check(table, samples: int = QUICK_CHECK_SAMPLES, rounds: int = 3, log=
   return report
 
 
+XLA_SELF_CHECK_SAMPLES = 10  # compiling a network costs seconds: the global correction needs >= 4
+
+
+def xla_cache_path(space, dtype: str, batch_size: int) -> str:
+  """A GPU (XLA) table's cache file: keyed by the device's fingerprint (GPU, driver, CUDA, backend
+  and version; or the CPU it runs on), type and batch."""
+  from proxyless_tf.latency.xla import xla_identity
+  identity = xla_identity()
+  device = identity.get("gpu") or f"{identity.get('cpu', 'cpu')} cpu"
+  device = re.sub(r"[^A-Za-z0-9]+", "_", device).strip("_").lower() or "device"
+  name = (f"xla-{identity['backend']}-{device}-{fingerprint(identity)}-b{batch_size}-{dtype}-"
+          f"{space.name}-{space.input_size}x{space.input_channels}-c{space.num_classes}.json")
+  return os.path.join(cache_dir(), name)
+
+
 class HostCachedCostModel(CostModel):
   """Becomes a TableCostModel once `prepare(space)` knows the task's exact shapes."""
 
@@ -82,22 +97,32 @@ class HostCachedCostModel(CostModel):
     self.name = "host table"
     self._table_model = None
 
-  def prepare(self, space) -> None:
-    from proxyless_tf.latency.builder import build_space_table, checked_error_line, host_metadata
+  target = "cpu"
+
+  def _self_check_samples(self) -> int:
+    return SELF_CHECK_SAMPLES
+
+  def _cache(self, space) -> tuple[str, list, dict, str]:
+    """(cache file, measurers, table metadata, what is measured: for the announcement)."""
+    from proxyless_tf.latency.builder import host_metadata
     from proxyless_tf.latency.measure import HostMeasurer
-    from proxyless_tf.latency.table import TableCostModel
     path = cache_path(space, self.precision, self.num_threads, self.max_depthwise_taps)
+    return (path, [HostMeasurer(self.num_threads, max_depthwise_taps=self.max_depthwise_taps)],
+            host_metadata(self.num_threads, self.precision, self.max_depthwise_taps),
+            "the latency table of this CPU")
+
+  def prepare(self, space) -> None:
+    from proxyless_tf.latency.builder import build_space_table, checked_error_line
+    from proxyless_tf.latency.table import TableCostModel
+    path, measurers, metadata, what = self._cache(space)
     if self.rebuild and os.path.exists(path):
       os.remove(path)
       self.log(f"--rebuild_latency_table: removed {path}")
     reused = os.path.exists(path)
-    self.log(f"--target=cpu: {'reusing' if reused else 'building'} the latency table of this CPU at "
-             f"{path} (once per CPU identity, threads and space; later searches reuse it)")
-    table = build_space_table(space, path, [HostMeasurer(self.num_threads,
-                                                         max_depthwise_taps=self.max_depthwise_taps)],
-                              self.precision, host_metadata(self.num_threads, self.precision,
-                                                            self.max_depthwise_taps),
-                              log=self.log, self_check_samples=SELF_CHECK_SAMPLES if self.check else 0)
+    self.log(f"--target={self.target}: {'reusing' if reused else 'building'} {what} at {path} "
+             "(once per device identity and space; later searches reuse it)")
+    table = build_space_table(space, path, measurers, self.precision, metadata, log=self.log,
+                              self_check_samples=self._self_check_samples() if self.check else 0)
     if reused:
       self.log(checked_error_line(table))
       if self.check:
@@ -116,3 +141,31 @@ class HostCachedCostModel(CostModel):
 
   def op_cost(self, op) -> float:
     return self._table_model.op_cost(op)
+
+
+class XlaCachedCostModel(HostCachedCostModel):
+  """`--target=gpu` without a table: this machine's GPU (XLA, batch `batch_size`, `dtype`)
+  measured once and cached like the CPU's; on a machine without a GPU the backend's CPU, and
+  the announcement says so."""
+
+  target = "gpu"
+
+  def _self_check_samples(self) -> int:
+    return XLA_SELF_CHECK_SAMPLES
+
+  def __init__(self, dtype: str = "float32", batch_size: int = 8, log=print,
+               rebuild: bool = False, check: bool = True):
+    from proxyless_tf.latency.xla import check_dtype
+    super().__init__(check_dtype(dtype), 1, log, None, rebuild, check)
+    self.batch_size = batch_size
+    self.name = "gpu table"
+
+  def _cache(self, space):
+    from proxyless_tf.latency.xla import XlaMeasurer, xla_metadata
+    metadata = xla_metadata(self.batch_size, self.precision)
+    where = ("this machine's GPU" if metadata["accelerator"] == "gpu" else
+             "no GPU is visible: this machine's CPU through the same XLA path, so its "
+             "milliseconds are not a GPU's")
+    return (xla_cache_path(space, self.precision, self.batch_size),
+            [XlaMeasurer(self.batch_size, self.precision)], metadata,
+            f"the XLA latency table (batch {self.batch_size}, {self.precision}; {where})")

@@ -28,6 +28,15 @@ ARM_FEATURES = ("asimd", "asimddp", "i8mm", "fphp", "asimdhp", "bf16", "sve", "s
 HOST_KEYS = ("machine", "vendor", "family", "model", "stepping", "implementer", "part", "variant",
              "isa", "cpus", "runtime")
 ANDROID_KEYS = ("model", "soc", "android", "abi", "benchmark_model")
+# An XLA-compiled table (`xla.py`): the GPU and its software stack, or the CPU it ran on.
+XLA_KEYS = ("gpu", "memory_mb", "driver", "cuda", "cudnn", "backend", "backend_version", "jaxlib",
+            "platform", "machine", "family", "model", "stepping", "cpus")
+
+
+def _keys(*identities) -> tuple[str, ...]:
+  if any("backend" in i for i in identities):
+    return XLA_KEYS
+  return ANDROID_KEYS if any("soc" in i for i in identities) else HOST_KEYS
 
 
 def _cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, str]:
@@ -84,14 +93,14 @@ def android_identity(adb) -> dict:
 
 def fingerprint(identity: dict) -> str:
   """Short stable hash of the fields that decide speed (the cache key's device part)."""
-  keys = ANDROID_KEYS if "soc" in identity else HOST_KEYS
+  keys = _keys(identity)
   decisive = {k: identity.get(k) for k in keys if k in identity}
   return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def differences(recorded: dict, current: dict) -> list[str]:
   """'field: recorded -> current' for every speed-deciding field that differs."""
-  keys = ANDROID_KEYS if "soc" in recorded or "soc" in current else HOST_KEYS
+  keys = _keys(recorded, current)
   return [f"{k}: {recorded.get(k)!r} -> {current.get(k)!r}" for k in keys
           if (k in recorded or k in current) and recorded.get(k) != current.get(k)]
 

@@ -17,7 +17,7 @@ import numpy as np
 from proxyless_tf.arch.config import Block
 from proxyless_tf.benchmark.host import benchmark_host
 from proxyless_tf.errors import UserError
-from proxyless_tf.export.tflite import XNNPACK_MAX_TAPS, convert_for_timing
+from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
 from proxyless_tf.latency.canary import median_ms, timed_with_canary
 from proxyless_tf.latency.ops import OpSpec
 from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
@@ -50,6 +50,7 @@ def op_model(op: OpSpec) -> keras.Model:
 def op_tflite(op: OpSpec, precision: str, seed: int = 0,
               max_depthwise_taps: int | None = XNNPACK_MAX_TAPS) -> bytes:
   """The op as it ships: through the export's XNNPACK rewrite unless `max_depthwise_taps` is None."""
+  from proxyless_tf.export.tflite import convert_for_timing
   with _CONVERT_LOCK:
     return convert_for_timing(op_model(op), precision, seed, max_depthwise_taps)
 

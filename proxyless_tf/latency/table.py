@@ -24,7 +24,7 @@ from proxyless_tf.utils.files import atomic_write_text
 from proxyless_tf.utils.json_input import parse_json, read_bytes
 
 ENTRY_FIELDS = ("mean", "median", "std", "count")
-PRECISIONS = ("float", "int8")
+PRECISIONS = ("float", "int8", "float32", "float16", "bfloat16")  # TFLite; XLA (`xla.py`)
 
 
 @dataclasses.dataclass

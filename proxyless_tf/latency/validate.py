@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 
-from proxyless_tf.export.tflite import convert_for_timing
 from proxyless_tf.latency import correction as K
 from proxyless_tf.latency.correction import fit_calibration  # noqa: F401  (its older home)
 from proxyless_tf.latency.diagnosis import round_spread_pct
@@ -34,6 +33,7 @@ def random_archs(space, count: int, seed: int = 0):
 
 def arch_tflite(config, precision: str, seed: int = 0,
                 max_depthwise_taps: int | None = None) -> bytes:
+  from proxyless_tf.export.tflite import convert_for_timing
   return convert_for_timing(build_model(config), precision, seed, max_depthwise_taps)
 
 
@@ -81,7 +81,11 @@ def scatter_png(path: str, predicted, measured, title: str) -> None:
 
 def measurer_for(meta, runs: int = 50, serial: str | None = None):
   """(content -> median ms) on the table's device."""
-  threads = int(meta.get("threads", 1))
+  from proxyless_tf.latency.xla import is_xla_table
+  if is_xla_table(meta):  # contents are compiled callables (`xla.compile_arch`)
+    from proxyless_tf.latency.xla import time_runner
+    return lambda run: time_runner(run, warmup=5, runs=runs)["median_ms"]
+  threads = int(meta.get("threads") or 1)
   if str(meta.get("device", "")).startswith("android"):
     from proxyless_tf.benchmark.android import Adb, benchmark_android_content
     adb = Adb(serial)
@@ -100,6 +104,31 @@ def measurer_for(meta, runs: int = 50, serial: str | None = None):
     return benchmark_host(model_content=content, num_threads=threads, warmup=10,
                           runs=runs).summary["median_ms"]
   return measure
+
+
+def _timed_forms(table, archs, space_name: str, log) -> tuple[list, object]:
+  """What the table's measurer times: each network and the canary exported the way the table's
+  ops were (TFLite bytes), or compiled for an XLA table (callables)."""
+  from proxyless_tf.latency import canary as C
+  from proxyless_tf.latency.xla import compile_arch, compile_op, is_xla_table
+  meta = table.metadata
+  precision = meta.get("precision", "float")
+  if is_xla_table(meta):
+    batch = int(meta.get("batch_size") or 8)
+    form, verb = (lambda arch: compile_arch(arch, batch, precision)), "compiling"
+    canary = compile_op(C.canary_of(table), batch, precision)
+  else:
+    taps = meta.get("depthwise_max_taps")  # tables from before the rewrite: ops whole
+    form, verb = (lambda arch: arch_tflite(arch, precision, max_depthwise_taps=taps)), "exporting"
+    canary = None
+  log(f"{verb} {len(archs)} random {space_name} architectures ({precision})")
+  progress = Progress(len(archs), verb.replace("ing", ""))
+  contents = []
+  for arch in archs:
+    contents.append(form(arch))
+    progress.update(1)
+  progress.close()
+  return contents, canary if canary is not None else C.canary_tflite(table)
 
 
 def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measure,
@@ -127,15 +156,7 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
   archs = list(random_archs(space, samples, seed))
   for arch in archs:
     model.check_covers(arch_ops(arch))
-  taps = table.metadata.get("depthwise_max_taps")  # tables from before the rewrite: ops whole
-  log(f"exporting {len(archs)} random {space.name} architectures ({precision})")
-  progress = Progress(len(archs), "export")
-  contents = []
-  for arch in archs:
-    contents.append(arch_tflite(arch, precision, max_depthwise_taps=taps))
-    progress.update(1)
-  progress.close()
-  canary_content = C.canary_tflite(table)
+  contents, canary_content = _timed_forms(table, archs, space.name, log)
   progress = Progress(len(archs) * rounds, f"measure ({rounds} rounds, each after the canary)")
   per_round, canary_rounds = C.time_rounds(measure, contents, canary_content, rounds, progress)
   progress.close()

@@ -31,6 +31,7 @@ from proxyless_tf.space.space import get_space
 from proxyless_tf.supernet.mixed_op import ARCH_MODES, WEIGHT_SHARING
 from proxyless_tf.supernet.supernet import build_supernet
 from proxyless_tf.utils.determinism import enable_determinism
+from proxyless_tf.utils import run_flags
 from proxyless_tf.utils.files import atomic_write_text
 from proxyless_tf.utils.precision import check_policy, dtype_policy
 from proxyless_tf.utils.progress import Progress
@@ -88,9 +89,9 @@ class SearchConfig:
   max_steps: int = 0  # stop (with a checkpoint) after this many total steps; 0: run to the end
   deterministic: bool = True  # tf op determinism: same flags and seed -> same run
   strategy: str = "default"  # tf.distribute: default | mirrored | multi_worker | tpu
-  stream: str = "auto"  # read the dataset into memory (no), stream it (yes), or by its size (auto)
-  valid_fraction: float = 0.04  # streamed data: held-out share, by a stable hash of each key
-  augment: str = "auto"  # streamed data: imagenet | pad_crop | none (auto: by input size)
+  stream: str = run_flags.STREAM_DEFAULT  # read the dataset into memory (no), stream it (yes), or by its size (auto)
+  valid_fraction: float = run_flags.VALID_FRACTION_DEFAULT  # streamed data: held-out share, by a stable hash of each key
+  augment: str = run_flags.AUGMENT_DEFAULT  # streamed data: imagenet | pad_crop | none (auto: by input size)
   dtype_policy: str = "float32"  # or mixed_float16 (with loss scaling) / mixed_bfloat16
   # re-ranking (search/rerank.py): > 1: the derived net and nets of its cost drawn from the learned
   # distribution, each trained briefly from scratch; the best on held-out training images is kept

@@ -2,7 +2,10 @@
 
 SGD with Nesterov momentum, cosine lr, label smoothing, weight decay. `BackupAndRestore` makes a
 killed run resume at its last epoch; `strategy` (a name of utils.strategy.STRATEGIES or a
-tf.distribute.Strategy) spreads the global batch over replicas; only the chief writes the model. The command line is `python -m proxyless_tf.train` (`__main__.py`).
+tf.distribute.Strategy) spreads the global batch over replicas; only the chief writes the model.
+Under another Keras backend (`KERAS_BACKEND=jax`, no TensorFlow needed) the same recipe trains
+on one device from in-memory arrays (`arrays.py`). The command line is `python -m
+proxyless_tf.train` (`__main__.py`).
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
   float16/bfloat16 (Keras adds loss scaling for float16) and comes back as a float32 copy, which
   is what the export converts."""
   import keras
-  import tensorflow as tf
-  from proxyless_tf.data import make_dataset
   from proxyless_tf.model import build_model
   from proxyless_tf.utils.precision import dtype_policy as policy_scope
-  from proxyless_tf.utils.strategy import is_chief, make_strategy
   keras.utils.set_random_seed(seed)
+  if keras.backend.backend() != "tensorflow":
+    return _train_on_arrays(config, data, out, epochs, batch_size, lr, momentum, weight_decay,
+                            label_smoothing, strategy, seed, verbose, dtype_policy, callbacks,
+                            cutout)
+  import tensorflow as tf
+  from proxyless_tf.data import make_dataset
+  from proxyless_tf.utils.strategy import is_chief, make_strategy
   if isinstance(strategy, str):
     strategy = make_strategy(strategy)
   size, channels = config.input_size, config.input_channels
@@ -44,13 +51,7 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
     test_ds = make_dataset(data.test, batch_size, size, channels, training=False)
   steps = (per_epoch or max(1, len(data.train) // batch_size)) * epochs
   with strategy.scope(), policy_scope(dtype_policy):
-    model = build_model(config)
-    schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
-    model.compile(
-        optimizer=keras.optimizers.SGD(schedule, momentum=momentum, nesterov=True,
-                                       weight_decay=weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
-        metrics=["accuracy"])
+    model = _compiled_model(config, steps, lr, momentum, weight_decay, label_smoothing)
   one_hot = lambda x, y: (x, tf.one_hot(y, config.num_classes))  # noqa: E731
   os.makedirs(out, exist_ok=True)
   history = model.fit(
@@ -58,14 +59,64 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
       steps_per_epoch=per_epoch,
       callbacks=[keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
                  keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")), *callbacks])
+  return _finish(model, config, out, dtype_policy, is_chief(strategy)), history.history
+
+
+def _compiled_model(config, steps: int, lr, momentum, weight_decay, label_smoothing):
+  import keras
+  from proxyless_tf.model import build_model
+  model = build_model(config)
+  schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
+  model.compile(
+      optimizer=keras.optimizers.SGD(schedule, momentum=momentum, nesterov=True,
+                                     weight_decay=weight_decay),
+      loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
+      metrics=["accuracy"])
+  return model
+
+
+def _finish(model, config, out: str, dtype_policy: str, chief: bool = True):
+  """The float32 model, saved by the chief: `model.keras` and `model.weights.h5` load on every
+  backend (weights trained under JAX are exported by TensorFlow)."""
+  from proxyless_tf.model import build_model
   if dtype_policy != "float32":
     trained = model
     model = build_model(config)
     model.set_weights(trained.get_weights())
-  if is_chief(strategy):
+  if chief:
     model.save(os.path.join(out, "model.keras"))
     model.save_weights(os.path.join(out, "model.weights.h5"))
-  return model, history.history
+  return model
+
+
+def _train_on_arrays(config, data, out, epochs, batch_size, lr, momentum, weight_decay,
+                     label_smoothing, strategy, seed, verbose, dtype_policy, callbacks, cutout):
+  """`train` under a Keras backend other than TensorFlow (JAX): numpy batches (`arrays.py`),
+  one device, no TensorBoard (it writes through TensorFlow); `history.json` keeps the curves."""
+  import keras
+  from proxyless_tf.errors import UserError
+  from proxyless_tf.train.arrays import ArrayBatches
+  from proxyless_tf.utils.precision import dtype_policy as policy_scope
+  backend = keras.backend.backend()
+  if not (strategy in (None, "default") or getattr(strategy, "num_replicas_in_sync", 1) == 1):
+    raise UserError(f"--strategy={strategy} is TensorFlow's tf.distribute; under "
+                    f"KERAS_BACKEND={backend} training runs on one device (--strategy=default)")
+  if getattr(data, "streamed", False):
+    raise UserError(f"streamed datasets are read with tf.data; under KERAS_BACKEND={backend} "
+                    "train on data held in memory (--stream=no) or use the TensorFlow backend")
+  size, channels = config.input_size, config.input_channels
+  train_batches = ArrayBatches(data.train, batch_size, size, channels, config.num_classes,
+                               training=True, seed=seed, cutout=cutout)
+  test_batches = ArrayBatches(data.test, batch_size, size, channels, config.num_classes,
+                              training=False)
+  with policy_scope(dtype_policy):
+    model = _compiled_model(config, len(train_batches) * epochs, lr, momentum, weight_decay,
+                            label_smoothing)
+  os.makedirs(out, exist_ok=True)
+  history = model.fit(train_batches, validation_data=test_batches, epochs=epochs,
+                      verbose=verbose, callbacks=[keras.callbacks.BackupAndRestore(
+                          os.path.join(out, "backup")), *callbacks])
+  return _finish(model, config, out, dtype_policy), history.history
 
 from proxyless_tf.utils.callable_module import make_callable  # noqa: E402
 

@@ -17,7 +17,7 @@ from proxyless_tf.errors import UserError
 from proxyless_tf.train import train
 from proxyless_tf.utils.cli import run_main
 from proxyless_tf.utils.files import atomic_write_text
-from proxyless_tf.utils.search_flags import define_strategy_flags, define_stream_flags
+from proxyless_tf.utils.run_flags import define_strategy_flags, define_stream_flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("arch", None, "Arch JSON (e.g. a search's arch.json), preset, or net.config.")
@@ -56,17 +56,25 @@ def main(argv):
     raise UserError(f"unexpected arguments {argv[1:]}")
   from proxyless_tf.utils.strategy import split_host_cpu
   split_host_cpu(FLAGS.cpu_devices)
-  if FLAGS.deterministic:
+  import keras
+  on_tensorflow = keras.backend.backend() == "tensorflow"
+  if FLAGS.deterministic and on_tensorflow:
     from proxyless_tf.utils.determinism import enable_determinism
     enable_determinism()  # before TensorFlow starts its runtime
   if not FLAGS.arch:
     raise UserError("--arch is required (e.g. --arch=runs/quickstart/arch.json)")
   from proxyless_tf.arch import load_arch, save_arch
-  from proxyless_tf.export import tflite
+  if FLAGS.quantize and not on_tensorflow:
+    raise UserError(f"--export converts with TensorFlow's TFLite converter; under KERAS_BACKEND="
+                    f"{keras.backend.backend()} train without it, then export the saved weights "
+                    "where TensorFlow is installed: python -m proxyless_tf.export "
+                    f"--arch={FLAGS.out}/arch.json --checkpoint={FLAGS.out}/model.weights.h5 "
+                    f"--dataset={FLAGS.dataset}")
+  if FLAGS.quantize:
+    from proxyless_tf.export import tflite
   modes = tflite.parse_modes(FLAGS.quantize) if FLAGS.quantize else ()  # checked before training
   if os.path.exists(FLAGS.out) and not os.path.isdir(FLAGS.out):
     raise UserError(f"--out {FLAGS.out} is a file; give a directory")
-  from proxyless_tf.data import sample_batch
   from proxyless_tf.data.search_data import open_training_data
   data = open_training_data(FLAGS.dataset, FLAGS.data_dir, stream=FLAGS.stream,
                             max_train_examples=FLAGS.max_train_examples, augment=FLAGS.augment,
@@ -93,6 +101,7 @@ def main(argv):
           f"({chance:.3f}): the net did not learn; train longer (--epochs) or lower --lr. The "
           "export check below compares TFLite with this Keras model, not with the labels.")
   if modes:
+    from proxyless_tf.data import sample_batch
     from proxyless_tf.export.pipeline import export_model, report
     shape = (config.input_size, config.input_channels)
     if streamed:  # a calibration batch and a check batch from the streams
@@ -102,6 +111,7 @@ def main(argv):
     else:
       calibration = sample_batch(data.train, 128, *shape, seed=FLAGS.seed)
       check = sample_batch(data.test, 256, *shape, seed=FLAGS.seed)
+    from proxyless_tf.export import tflite
     results = export_model(model, os.path.join(FLAGS.out, "export"),
                            modes, calibration, check,
                            max_depthwise_taps=tflite.XNNPACK_MAX_TAPS

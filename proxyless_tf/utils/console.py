@@ -50,8 +50,15 @@ def native_output_captured(fds=(1, 2)):
 
 
 def import_tensorflow_quietly() -> None:
-  """Imports TensorFlow with its start-up lines captured (replayed if the import fails)."""
+  """Imports TensorFlow with its start-up lines captured (replayed if the import fails). Where
+  TensorFlow is not installed this does nothing: what needs it says so when it is used."""
   if "tensorflow" in sys.modules:
+    return
+  import importlib.util
+  try:
+    if importlib.util.find_spec("tensorflow") is None:
+      return
+  except (ImportError, ValueError):
     return
   with native_output_captured(fds=(2,)):
     import tensorflow  # noqa: F401

@@ -14,9 +14,10 @@ from absl import flags
 from proxyless_tf.errors import UserError
 from proxyless_tf.search.runner import SearchConfig
 from proxyless_tf.utils.files import PACKAGE_DIR
+from proxyless_tf.utils.run_flags import define_strategy_flags, define_stream_flags  # noqa: F401
 
 FLAGS_DIR = os.path.join(PACKAGE_DIR, "flags")
-TARGETS = ("mobile", "cpu", "gpu", "flops", "none")
+from proxyless_tf.latency.targets import TARGETS  # noqa: E402  (one list, with what each means)
 _D = SearchConfig(out="")
 
 FLAGS = flags.FLAGS
@@ -26,8 +27,13 @@ def define_search_flags(default_out: str = "runs/search") -> None:
   flags.DEFINE_enum("target", "flops", TARGETS, "Hardware target; loads flags/TARGET.flags defaults.")
   flags.DEFINE_string("out", default_out, "Run directory: checkpoints, TensorBoard, arch JSON/PNG.")
   flags.DEFINE_bool("resume", False, "Continue the search in --out from its last checkpoint.")
-  flags.DEFINE_string("latency_table", None, "Latency table JSON/YAML (mobile/cpu/gpu targets).")
-  flags.DEFINE_enum("precision", "float", ["float", "int8"], "Deployment precision the table measures.")
+  flags.DEFINE_string("latency_table", None, "Latency table JSON/YAML (mobile/cpu/gpu/phone_gpu "
+                      "targets; gpu and cpu measure this machine when it is omitted).")
+  flags.DEFINE_enum("precision", "float", ["float", "int8", "float32", "float16", "bfloat16"],
+                    "Deployment precision the table measures: float or int8 TFLite (cpu, mobile, "
+                    "phone_gpu); float (= float32), float16 or bfloat16 on --target=gpu.")
+  flags.DEFINE_integer("latency_batch_size", 8, "gpu target: the batch the latency table times "
+                       "(the paper's GPU setting: 8).", lower_bound=1)
   flags.DEFINE_integer("num_threads", 1, "Threads of the latency measurements (cpu target).",
                        lower_bound=1)
   flags.DEFINE_bool("rebuild_latency_table", False, "cpu target: measure this machine's table anew "
@@ -125,37 +131,6 @@ def define_search_flags(default_out: str = "runs/search") -> None:
                              message=f"--{name} must be > 0")
 
 
-def define_stream_flags() -> None:
-  from proxyless_tf.data.search_data import STREAM_CHOICES
-  from proxyless_tf.data.streaming import AUGMENTS
-  flags.DEFINE_enum("stream", _D.stream, list(STREAM_CHOICES), "Read the dataset into memory "
-                    "(no), stream it from its files with tf.data (yes), or by its decoded size "
-                    "(auto: streams above 2 GiB).")
-  flags.DEFINE_float("valid_fraction", _D.valid_fraction, "Streamed data: share of the training "
-                     "split held out for arch steps (by a stable hash of each example's key).",
-                     lower_bound=0.0, upper_bound=0.5)
-  flags.DEFINE_enum("augment", _D.augment, list(AUGMENTS), "Streamed data: training "
-                    "augmentation (imagenet: random-resized-crop + flip, eval resize + center "
-                    "crop; pad_crop: pad + crop + flip; auto: imagenet from 64 px up).")
-
-
-def define_strategy_flags() -> None:
-  """--strategy / --cpu_devices / --dtype_policy, shared by search and train."""
-  from proxyless_tf.utils.strategy import STRATEGIES
-  flags.DEFINE_enum("strategy", "default", list(STRATEGIES),
-                    "tf.distribute strategy: default (one device), mirrored (every local GPU, or "
-                    "every --cpu_devices device), multi_worker (the cluster in TF_CONFIG), tpu. "
-                    "--batch_size is the global batch, split over the replicas.")
-  from proxyless_tf.utils.precision import POLICIES
-  flags.DEFINE_enum("dtype_policy", "float32", list(POLICIES), "Keras dtype policy of the "
-                    "network: float32, mixed_float16 (GPUs; dynamic loss scaling) or "
-                    "mixed_bfloat16 (TPUs, recent GPUs/CPUs). Variables, architecture logits and "
-                    "the latency loss stay float32.")
-  flags.DEFINE_integer("cpu_devices", 1, "Split the host CPU into this many logical devices "
-                       "(with --strategy=mirrored on a machine without GPUs; they share the same "
-                       "cores: for trying, not for speed).", lower_bound=1, upper_bound=64)
-
-
 def read_flag_file(path: str) -> list[tuple[str, str]]:
   pairs = []
   with open(path) as f:
@@ -205,4 +180,5 @@ def cost_model_from_flags(log=print):
       num_threads=FLAGS.num_threads,
       max_depthwise_taps=XNNPACK_MAX_TAPS if FLAGS.split_large_depthwise else None,
       rebuild_table=FLAGS.rebuild_latency_table, strict_identity=FLAGS.strict_table_identity,
-      log=log)
+      log=log, batch_size=FLAGS.latency_batch_size,
+      estimate_uncovered=not FLAGS["latency_table"].present)
