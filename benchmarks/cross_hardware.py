@@ -138,7 +138,13 @@ def write_section(results: dict, args) -> None:
   lines.append("| MobileNetV2 / Proxyless-GPU | " + " | ".join(ratios) + " |")
   lines += ["", "Paper: Proxyless-GPU 5.1 ms vs MobileNetV2 6.1 ms on a V100 at batch 8 (1.2x); "
             "Proxyless-mobile 78 ms vs MobileNetV2 75 ms on the Pixel 1; each searched net "
-            "fastest on its own hardware.", ""] + results.get("notes", [])
+            "fastest on its own hardware.", ""]
+  script = results.get("gpu_script")
+  if script:
+    lines += ["### The prepared GPU script (`benchmarks/gpu_latency.py`)", "",
+              f"Command: `{script['command']}`, {script['seconds']:.0f} s in all; TensorFlow "
+              f"imported: {script['tensorflow_imported']}.", ""] + script["table"] + [""]
+  lines += results.get("notes", [])
   publish("cross_hardware", lines)
 
 
@@ -165,10 +171,15 @@ def main():
     if args.gpu_results:
       gpu = json.load(open(args.gpu_results))
       run = next(r for r in gpu["dtypes"] if r["dtype"] == "float32")
-      results["gpu"] = {"label": f"{gpu['identity'].get('gpu') or 'CPU'} "
-                                 f"({gpu['identity'].get('backend')} "
-                                 f"{gpu['identity'].get('backend_version')})",
+      ident = gpu["identity"]
+      where = ident.get("gpu") if gpu["on_gpu"] else f"NO GPU: XLA on this CPU ({ident.get('cpu')})"
+      results["gpu"] = {"label": f"{where}, {ident.get('backend')} {ident.get('backend_version')}",
                         "ms": {n: run["nets"][n]["ms"] for n in NETS}, "on_gpu": gpu["on_gpu"]}
+      markdown = os.path.join(os.path.dirname(args.gpu_results), "results.md")
+      results["gpu_script"] = {"command": gpu["command"], "seconds": gpu.get("seconds"),
+                               "tensorflow_imported": gpu.get("tensorflow_imported"),
+                               "table": open(markdown).read().strip().splitlines()
+                               if os.path.exists(markdown) else []}
     else:
       results["gpu"] = xla_here(args)
   with open(RESULTS, "w") as f:

@@ -169,7 +169,7 @@ def main():
   if not on_gpu:
     log("NO GPU visible: timing the CPU through the same XLA path (figures labelled so)")
   results = {"identity": identity, "on_gpu": on_gpu, "batch_size": args.batch_size,
-             "date": time.strftime("%Y-%m-%d %H:%M"), "command": " ".join(sys.argv),
+             "date": time.strftime("%Y-%m-%d %H:%M"), "command": "python " + " ".join(sys.argv),
              "tensorflow_imported": False, "dtypes": [], "skipped": []}
   first = None
   for dtype in args.dtypes.split(","):
@@ -189,7 +189,8 @@ def main():
       json.dump(results, f, indent=1)
     write_markdown(results, os.path.join(args.out, "results.md"))
   log(open(os.path.join(args.out, "results.md")).read())
-  log(f"done in {time.monotonic() - begin:.0f}s; TensorFlow imported: {'tensorflow' in sys.modules}")
+  log(f"done in {time.monotonic() - begin:.0f}s; TensorFlow imported: "
+      f"{'tensorflow' in sys.modules}")
 
 
 if __name__ == "__main__":

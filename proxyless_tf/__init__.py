@@ -13,7 +13,9 @@ from proxyless_tf.utils.console import import_tensorflow_quietly, verbose
 
 # TensorFlow's C++ lines (oneDNN, CUDA probes, converter notes) drown the tool's own output; a
 # failure still raises a Python error that says what went wrong. PROXYLESS_TF_VERBOSE=1 shows all.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose() else "3")
+# Set, not defaulted: TensorFlow's import sets 1 itself, which a tool started from a process that
+# imported TensorFlow first would inherit (its CUDA probe line then reaches the screen).
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0" if verbose() else "3"
 if not verbose():
   if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
     import_tensorflow_quietly()

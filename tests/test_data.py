@@ -69,9 +69,16 @@ def test_tfrecords(tmp_path):
     load_dataset(f"tfrecord:{tmp_path}/other")
 
 
-def test_tfds_without_prepared_data_fails_fast(tmp_path):
+def test_tfds_without_prepared_data_fails_fast(tmp_path, capfd):
   with pytest.raises(UserError, match="not prepared.*never downloads"):
     load_dataset("mnist", str(tmp_path))
+  # a half-made version folder (an interrupted `tfds build`): tfds warns before the error; the
+  # one line the user sees is ours
+  (tmp_path / "mnist" / "3.0.1").mkdir(parents=True)
+  capfd.readouterr()
+  with pytest.raises(UserError, match="fashion_mnist_local .* with any --target"):
+    load_dataset("mnist", str(tmp_path))
+  assert "dataset_info.json" not in capfd.readouterr().err
 
 
 def test_held_out_split_is_per_class_and_fixed(synthetic_dataset):

@@ -34,7 +34,8 @@ def test_gpu_target_measures_an_xla_table_and_prices_the_search(tmp_path, synthe
   assert any("building the XLA latency table (batch 4, float32; no GPU is visible" in line
              for line in logs), logs
   files = os.listdir(cache_dir())
-  assert len(files) == 1 and files[0].startswith("xla-tensorflow-") and "-b4-float32-tiny-" in files[0]
+  assert len(files) == 1 and files[0].startswith("xla-tensorflow-")
+  assert "-b4-float32-tiny-" in files[0]
   table = json.load(open(os.path.join(cache_dir(), files[0])))
   meta = table["metadata"]
   assert meta["device"].startswith("xla: ") and meta["device"].endswith("(cpu)")
@@ -133,6 +134,37 @@ def test_found_net_trains_under_jax_without_tensorflow_then_exports(tmp_path):
   saved = np.load(tmp_path / "logits.npz")
   logits = np.asarray(model(saved["x"], training=False))
   np.testing.assert_allclose(logits, saved["logits"], rtol=1e-5, atol=1e-5)
-  lite = litert.run(litert.make_interpreter(model_content=convert_keras(model, "float")), saved["x"])
+  interpreter = litert.make_interpreter(model_content=convert_keras(model, "float"))
+  lite = litert.run(interpreter, saved["x"])
   np.testing.assert_allclose(lite, saved["logits"], rtol=1e-4, atol=1e-4)
   assert keras.backend.backend() == "tensorflow"
+
+
+def test_phone_targets_estimate_a_table_for_shapes_their_table_lacks(tmp_path, monkeypatch):
+  """`--target=mobile|phone_gpu --dataset=fashion_mnist_local`: the flag file's Pixel-1 table is
+  for 224x224x3 and 1000 classes; a table estimated for the task's space stands in, announced;
+  a table the user named is never replaced."""
+  from proxyless_tf.latency.ops import all_space_ops
+  from proxyless_tf.latency.targets import cost_model_for_target
+  from proxyless_tf.space.space import get_space
+  monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+  space = get_space("small").with_task(32, 1, 10)
+  shipped = "tables/pixel1_estimated_proxyless_224.json"
+  for target, table in (("mobile", shipped), ("phone_gpu", None)):
+    logs = []
+    model = cost_model_for_target(target, table, log=logs.append, estimate_uncovered=True)
+    model.prepare(space)
+    line = logs[-1]
+    assert f"--target={target}:" in line and "ESTIMATED for it" in line and "32 px" in line
+    assert ("not its GPU delegate" in line) == (target == "phone_gpu")
+    assert all(model.op_cost(op) > 0 for op in all_space_ops(space))
+    assert model.predict(space.reference_arch()) > 0
+  covered = cost_model_for_target("mobile", shipped, log=lambda *_: None, estimate_uncovered=True)
+  covered.prepare(get_space("proxyless"))  # the table's own shapes: kept, nothing estimated
+  assert covered.table.path.endswith("pixel1_estimated_proxyless_224.json")
+  named = cost_model_for_target("mobile", shipped, log=lambda *_: None)
+  with pytest.raises(UserError, match="lacks .* op"):
+    named.space_costs(space)
+  with pytest.raises(UserError, match="estimate that stands in .* is float only"):
+    cost_model_for_target("phone_gpu", None, precision="int8", log=lambda *_: None,
+                          estimate_uncovered=True).prepare(space)

@@ -198,7 +198,7 @@ def test_same_flags_and_seed_give_the_same_run(tmp_path, synthetic_dataset):
     (["--input_size=-16"], "error: flag --input_size=-16: -16 is not a positive integer"),
     (["--ref_latency=-1"], "--ref_latency must be > 0"),
     (["--arch_mode=bogus"], "--arch_mode=bogus: value should be one of"),
-    (["--target=phone_gpu"], "error: --target=phone_gpu needs --latency_table"),
+    (["--target=gpu", "--precision=int8"], "error: GPU latency is measured in float32"),
     (["--target=cpu", "--precision=float16"], "error: --precision=float16 is for --target=gpu"),
     (["--dataset=fashion_mnist_local", "--data_dir=/nonexistent"], "error: Fashion-MNIST not found"),
     (["stray"], "error: unexpected arguments ['stray']"),

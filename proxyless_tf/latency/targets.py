@@ -41,6 +41,24 @@ def _check_table_target(target: str, path: str, metadata: dict) -> None:
                     f"pass --target={measured} or a {target} table")
 
 
+def _check_xla_table(table, strict: bool, log) -> None:
+  """A GPU table used on another device or software stack than it was measured on: a warning
+  (an error with `strict`), as for host tables."""
+  from proxyless_tf.latency.identity import differences
+  from proxyless_tf.latency.xla import xla_identity
+  recorded = table.metadata.get("identity")
+  if not isinstance(recorded, dict):
+    return
+  problems = differences(recorded, xla_identity())
+  if not problems:
+    return
+  message = (f"latency table {table.path} was measured on another device ({'; '.join(problems)}): "
+             "its milliseconds are that device's. Omit --latency_table to measure this one")
+  if strict:
+    raise UserError(message)
+  log(f"WARNING: {message}")
+
+
 def cost_model_for_target(target: str, table: str | None = None, precision: str = "float",
                           num_threads: int = 1, max_depthwise_taps: int | None = XNNPACK_MAX_TAPS,
                           rebuild_table: bool = False, strict_identity: bool = False, log=print,
@@ -93,6 +111,8 @@ def cost_model_for_target(target: str, table: str | None = None, precision: str 
                     f"{precision}; pass --precision={measured} or a {precision} table")
   if target == "cpu":
     check_host_table(loaded, strict=strict_identity, log=log)
+  if target == "gpu":
+    _check_xla_table(loaded, strict_identity, log)
   derived = loaded.metadata.get("derived_from")
   if derived:
     log(f"latency table {os.path.basename(table)}: {loaded.metadata.get('device')}, from "

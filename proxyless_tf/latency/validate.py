@@ -115,14 +115,15 @@ def _timed_forms(table, archs, space_name: str, log) -> tuple[list, object]:
   precision = meta.get("precision", "float")
   if is_xla_table(meta):
     batch = int(meta.get("batch_size") or 8)
-    form, verb = (lambda arch: compile_arch(arch, batch, precision)), "compiling"
+    form, verb, label = (lambda arch: compile_arch(arch, batch, precision)), "compiling", "compile"
     canary = compile_op(C.canary_of(table), batch, precision)
   else:
     taps = meta.get("depthwise_max_taps")  # tables from before the rewrite: ops whole
-    form, verb = (lambda arch: arch_tflite(arch, precision, max_depthwise_taps=taps)), "exporting"
+    form, verb, label = ((lambda arch: arch_tflite(arch, precision, max_depthwise_taps=taps)),
+                         "exporting", "export")
     canary = None
   log(f"{verb} {len(archs)} random {space_name} architectures ({precision})")
-  progress = Progress(len(archs), verb.replace("ing", ""))
+  progress = Progress(len(archs), label)
   contents = []
   for arch in archs:
     contents.append(form(arch))
@@ -148,7 +149,6 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
   from proxyless_tf.latency.table import TableCostModel
   space = space_from_metadata(table.metadata)
   model = TableCostModel(table)
-  precision = table.metadata.get("precision", "float")
   if fit and samples < 4:
     raise UserError(f"--fit needs --samples >= 4 (two constants, fit leave-one-out), got {samples}")
   if rounds < 1:

@@ -20,8 +20,9 @@ def define_stream_flags() -> None:
   flags.DEFINE_enum("stream", STREAM_DEFAULT, list(STREAM_CHOICES), "Read the dataset into memory "
                     "(no), stream it from its files with tf.data (yes), or by its decoded size "
                     "(auto: streams above 2 GiB).")
-  flags.DEFINE_float("valid_fraction", VALID_FRACTION_DEFAULT, "Streamed data: share of the training "
-                     "split held out for arch steps (by a stable hash of each example's key).",
+  flags.DEFINE_float("valid_fraction", VALID_FRACTION_DEFAULT, "Streamed data: share of the "
+                     "training split held out for arch steps (by a stable hash of each "
+                     "example's key).",
                      lower_bound=0.0, upper_bound=0.5)
   flags.DEFINE_enum("augment", AUGMENT_DEFAULT, list(AUGMENTS), "Streamed data: training "
                     "augmentation (imagenet: random-resized-crop + flip, eval resize + center "

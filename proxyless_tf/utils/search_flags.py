@@ -36,10 +36,10 @@ def define_search_flags(default_out: str = "runs/search") -> None:
                        "(the paper's GPU setting: 8).", lower_bound=1)
   flags.DEFINE_integer("num_threads", 1, "Threads of the latency measurements (cpu target).",
                        lower_bound=1)
-  flags.DEFINE_bool("rebuild_latency_table", False, "cpu target: measure this machine's table anew "
-                    "(after a quick check said the cached one no longer holds).")
-  flags.DEFINE_bool("strict_table_identity", False, "cpu target: a --latency_table measured on "
-                    "another machine is an error instead of a warning.")
+  flags.DEFINE_bool("rebuild_latency_table", False, "cpu / gpu targets: measure this machine's "
+                    "table anew (after a quick check said the cached one no longer holds).")
+  flags.DEFINE_bool("strict_table_identity", False, "cpu / gpu targets: a --latency_table "
+                    "measured on another machine is an error instead of a warning.")
   flags.DEFINE_bool("split_large_depthwise", True, "Price ops as the export ships them for XNNPACK "
                     "(depthwise convs over 25 taps split into pieces); cpu target without a table.")
   from proxyless_tf.space.space import space_names
