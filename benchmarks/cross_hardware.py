@@ -81,7 +81,7 @@ def xla_here(args) -> dict:
   from proxyless_tf.latency.xla import compile_arch, time_runner, xla_identity
   ident = xla_identity()
   runners = {n: compile_arch(get_preset(n), 8, "float32") for n in NETS}
-  times = _interleaved(lambda run: time_runner(run, 2, args.xla_runs)["median_ms"], runners,
+  times = _interleaved(lambda run: time_runner(run, 2, args.xla_runs, 5.0)["median_ms"], runners,
                        args.xla_rounds)
   label = (f"{ident.get('gpu')}" if ident.get("platform") == "gpu" else
            f"NO GPU: XLA on this CPU ({ident.get('cpu')}, {ident.get('cpus')} cores)")
@@ -98,12 +98,14 @@ def _host() -> str:
           f"{fingerprint(ident)}), {litert.runtime_version()}")
 
 
-def _verdict(ms: dict, specialized: str | None) -> str:
+def _verdict(ms: dict, hardware: str) -> str:
+  """Whether the net searched for `hardware` is the fastest of the three searched nets."""
+  specialized = SPECIALIZED[hardware]
   valid = {n: v for n, v in ms.items() if v is not None and n != "mobilenet_v2"}
-  if not specialized or specialized not in valid:
-    return "-"
+  if specialized not in valid or len(valid) < 2:
+    return "- (fewer than two nets priced)"
   fastest = min(valid, key=valid.get)
-  return "yes" if fastest == specialized else f"no ({fastest})"
+  return f"yes ({specialized})" if fastest == specialized else f"no: {fastest}"
 
 
 def write_section(results: dict, args) -> None:
@@ -114,7 +116,7 @@ def write_section(results: dict, args) -> None:
       ("host CPU LiteRT int8, 1 thread", host["int8"], "cpu"),
       ("Pixel 1, 3-constant estimate", pixel["estimate"], "mobile"),
       ("Pixel 1, TuNAS table", pixel["tunas"], "mobile"),
-      (f"GPU path batch 8 float32: {gpu['label']}", gpu["ms"], "gpu" if gpu["on_gpu"] else None),
+      (f"GPU path batch 8 float32: {gpu['label']}", gpu["ms"], "gpu"),
   ]
   lines = ["## Hardware prefers specialized models? (issue 24): the published nets on every "
            "target", "",
@@ -129,7 +131,7 @@ def write_section(results: dict, args) -> None:
     cells = [("n/a (not in its space)" if c[1].get(n) is None else f"{c[1][n]:.2f}")
              for c in columns]
     lines.append(f"| {n} | " + " | ".join(cells) + " |")
-  lines.append("| its own net fastest of the three? | "
+  lines.append("| its hardware's net fastest of the three searched nets? | "
                + " | ".join(_verdict(c[1], c[2]) for c in columns) + " |")
   ratios = []
   for c in columns:
@@ -157,14 +159,20 @@ def main():
   parser.add_argument("--gpu_results", default=None,
                       help="results.json of benchmarks/gpu_latency.py run on a GPU: its float32 "
                       "timings fill the GPU column instead of this machine's XLA run")
-  parser.add_argument("--parts", default="host,pixel1,gpu")
+  parser.add_argument("--parts", default="host,pixel1,gpu",
+                      help="what to measure now; parts not named keep their stored results")
+  parser.add_argument("--notes", default=None, help="a text file of lines to print under the "
+                      "table (what the numbers say), stored with the results")
   args = parser.parse_args()
   results = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
-  results.update(command="python benchmarks/cross_hardware.py " + " ".join(sys.argv[1:]),
-                 date=time.strftime("%Y-%m-%d"), host_id=_host())
   parts = args.parts.split(",")
+  if "host" in parts or "command" not in results:  # the command that measured the host part
+    results.update(command="python benchmarks/cross_hardware.py " + " ".join(sys.argv[1:]),
+                   date=time.strftime("%Y-%m-%d"), host_id=_host())
   if "host" in parts:
     results["host"] = host_litert(args)
+  if args.notes:
+    results["notes"] = open(args.notes).read().strip().splitlines()
   if "pixel1" in parts:
     results["pixel1"] = pixel1_models()
   if "gpu" in parts:

@@ -43,7 +43,8 @@ SITE = "/tmp/proxyless_site"  # where carried wheels are unpacked (the environme
 def install_from_wheels(wheels: str | None, log) -> None:
   """Keras from carried wheels where it is missing (a GPU machine with JAX only): unpacked with
   `pip --no-index --no-deps` into SITE, put first on sys.path. `benchmarks/gpu_wheels.sh`
-  downloads them (keras, namex, optree; the rest Keras needs comes with JAX's machine)."""
+  downloads them (keras, namex, optree, typing_extensions; the rest Keras needs, h5py, rich,
+  absl-py and ml_dtypes, the GPU machine has)."""
   if importlib.util.find_spec("keras") is not None:
     return
   found = sorted(glob.glob(os.path.join(wheels or "", "*.whl")))
@@ -63,7 +64,7 @@ def _time_nets(nets: dict, canary, rounds: int, runs: int) -> dict:
   from proxyless_tf.latency.canary import time_rounds
   from proxyless_tf.latency.xla import time_runner
   names = list(nets)
-  per_round, canaries = time_rounds(lambda run: time_runner(run, 5, runs)["median_ms"],
+  per_round, canaries = time_rounds(lambda run: time_runner(run, 5, runs, 2.0)["median_ms"],
                                     [nets[n] for n in names], canary, rounds)
   ratio = np.median(per_round / canaries, axis=0)
   return {n: {"ms": float(np.median(per_round[:, i])), "canary_ratio": float(ratio[i]),
@@ -74,7 +75,7 @@ def _time_nets(nets: dict, canary, rounds: int, runs: int) -> dict:
 
 def run_dtype(dtype: str, args, log) -> dict:
   from proxyless_tf.arch import get_preset
-  from proxyless_tf.latency.builder import build_space_table, checked_error_line
+  from proxyless_tf.latency.builder import build_space_table
   from proxyless_tf.latency.canary import canary_op, table_canary_ms
   from proxyless_tf.latency.table import TableCostModel
   from proxyless_tf.latency.xla import XlaMeasurer, compile_arch, compile_op, xla_metadata
@@ -88,7 +89,6 @@ def run_dtype(dtype: str, args, log) -> dict:
                             xla_metadata(args.batch_size, dtype), log=log, rounds=args.rounds,
                             self_check_samples=args.samples)
   build_s = time.monotonic() - start
-  log(checked_error_line(table))
   model = TableCostModel(table)
   start = time.monotonic()
   nets = {n: compile_arch(get_preset(n), args.batch_size, dtype) for n in NETS}

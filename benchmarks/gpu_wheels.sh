@@ -8,5 +8,5 @@ PYVER=${PYVER:-3.12}
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$PYVER" \
   --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
   --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
-  keras==3.15.1 namex==0.1.0 optree==0.20.0
+  keras==3.15.1 namex==0.1.0 optree==0.20.0 typing_extensions==4.15.0
 ls -l .whl

@@ -84,7 +84,7 @@ def measurer_for(meta, runs: int = 50, serial: str | None = None):
   from proxyless_tf.latency.xla import is_xla_table
   if is_xla_table(meta):  # contents are compiled callables (`xla.compile_arch`)
     from proxyless_tf.latency.xla import time_runner
-    return lambda run: time_runner(run, warmup=5, runs=runs)["median_ms"]
+    return lambda run: time_runner(run, warmup=5, runs=runs, max_seconds=2.0)["median_ms"]
   threads = int(meta.get("threads") or 1)
   if str(meta.get("device", "")).startswith("android"):
     from proxyless_tf.benchmark.android import Adb, benchmark_android_content

@@ -112,17 +112,29 @@ def compiled(model, batch_size: int = DEFAULT_BATCH, dtype: str = "float32"):
   return _jax_runner(model, x) if backend() == "jax" else _tensorflow_runner(model, x)
 
 
-def time_runner(run, warmup: int = 10, runs: int = 30) -> dict:
-  """Per-call wall times of `run` after `warmup` untimed calls: the host summary's fields."""
-  for _ in range(max(1, warmup)):
+def time_runner(run, warmup: int = 10, runs: int = 30, max_seconds: float | None = None,
+                min_runs: int = 3) -> dict:
+  """Per-call wall times of `run` after `warmup` untimed calls (the first compiles): the host
+  summary's fields. `max_seconds` bounds the warm-up and the timed calls each, after at least one
+  warm-up and `min_runs` timed calls: a whole network on a CPU takes seconds per batch, where
+  a GPU op takes microseconds and gets all its runs."""
+  begin = time.perf_counter()
+  for i in range(max(1, warmup)):
     run()
-  times = np.empty(runs)
-  for i in range(runs):
+    if max_seconds is not None and time.perf_counter() - begin > max_seconds:
+      break
+  times = []
+  begin = time.perf_counter()
+  while len(times) < runs:
     start = time.perf_counter()
     run()
-    times[i] = (time.perf_counter() - start) * 1e3
+    times.append((time.perf_counter() - start) * 1e3)
+    if (max_seconds is not None and len(times) >= min_runs
+        and time.perf_counter() - begin > max_seconds):
+      break
+  times = np.array(times)
   return {"mean_ms": float(times.mean()), "median_ms": float(np.median(times)),
-          "std_ms": float(times.std()), "count": int(runs)}
+          "std_ms": float(times.std()), "count": int(len(times))}
 
 
 def compile_op(op, batch_size: int = DEFAULT_BATCH, dtype: str = "float32"):
