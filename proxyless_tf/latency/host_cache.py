@@ -88,6 +88,7 @@ class HostCachedCostModel(CostModel):
   """Becomes a TableCostModel once `prepare(space)` knows the task's exact shapes."""
 
   unit = "ms"
+  target = "cpu"  # the --target it stands for, in its announcement
 
   def __init__(self, precision: str = "float", num_threads: int = 1, log=print,
                max_depthwise_taps: int | None = XNNPACK_MAX_TAPS, rebuild: bool = False,
@@ -96,8 +97,6 @@ class HostCachedCostModel(CostModel):
     self.max_depthwise_taps, self.rebuild, self.check = max_depthwise_taps, rebuild, check
     self.name = "host table"
     self._table_model = None
-
-  target = "cpu"
 
   def _self_check_samples(self) -> int:
     return SELF_CHECK_SAMPLES

@@ -21,7 +21,6 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
   float16/bfloat16 (Keras adds loss scaling for float16) and comes back as a float32 copy, which
   is what the export converts."""
   import keras
-  from proxyless_tf.model import build_model
   from proxyless_tf.utils.precision import dtype_policy as policy_scope
   keras.utils.set_random_seed(seed)
   if keras.backend.backend() != "tensorflow":
