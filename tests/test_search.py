@@ -364,6 +364,13 @@ def test_damaged_checkpoint_state_never_loses_the_run(tmp_path, synthetic_datase
   run.restore_or_start(resume=True)
   assert int(run.step.numpy()) == 6
   assert any("ckpt-9 is unreadable" in line for line in logs)
+  # a data shard cut short (a copy stopped half-way): the next older one, with a line
+  shard = next(folder.glob("ckpt-6.data-*"))
+  shard.write_bytes(shard.read_bytes()[:100])
+  run = make(max_steps=0)
+  run.restore_or_start(resume=True)
+  assert int(run.step.numpy()) == 3
+  assert any("ckpt-6 is unreadable" in line for line in logs)
   for index in folder.glob("ckpt-*.index"):
     index.write_bytes(b"broken")
   with pytest.raises(UserError, match="no readable checkpoint"):

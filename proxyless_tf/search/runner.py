@@ -335,7 +335,8 @@ class SearchRun:
       try:
         self.checkpoint.restore(path).assert_existing_objects_matched()
         return path
-      except (tf.errors.OpError, ValueError, AssertionError) as err:
+      except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError,
+              OSError) as err:  # a truncated data shard: "IndexError: Read less bytes than requested"
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         self.log(f"checkpoint {path} is unreadable ({first[:160]}); trying an older one")
     raise UserError(f"no readable checkpoint in {os.path.join(self.config.out, 'checkpoints')} "
