@@ -343,6 +343,9 @@ class SearchRun:
                     f"(tried {len(candidates)}); move that run away to start a new one there")
 
   def restore_or_start(self, resume: bool) -> None:
+    if self.chief:  # one writer per run directory, before anything in it is read or written
+      from proxyless_tf.utils.run_lock import hold_directory
+      hold_directory(self.config.out, "search", log=self.log)
     latest = tf.train.latest_checkpoint(os.path.join(self.config.out, "checkpoints"))
     on_disk = self._checkpoints_on_disk()
     saved = {**dataclasses.asdict(self.config), "run_record": self._run_record()}

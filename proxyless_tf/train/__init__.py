@@ -52,7 +52,9 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
   with strategy.scope(), policy_scope(dtype_policy):
     model = _compiled_model(config, steps, lr, momentum, weight_decay, label_smoothing)
   one_hot = lambda x, y: (x, tf.one_hot(y, config.num_classes))  # noqa: E731
-  os.makedirs(out, exist_ok=True)
+  if is_chief(strategy):
+    from proxyless_tf.utils.run_lock import hold_directory
+    hold_directory(out, "training")
   history = model.fit(
       train_ds.map(one_hot), validation_data=test_ds.map(one_hot), epochs=epochs, verbose=verbose,
       steps_per_epoch=per_epoch,
@@ -111,7 +113,8 @@ def _train_on_arrays(config, data, out, epochs, batch_size, lr, momentum, weight
   with policy_scope(dtype_policy):
     model = _compiled_model(config, len(train_batches) * epochs, lr, momentum, weight_decay,
                             label_smoothing)
-  os.makedirs(out, exist_ok=True)
+  from proxyless_tf.utils.run_lock import hold_directory
+  hold_directory(out, "training")
   history = model.fit(train_batches, validation_data=test_batches, epochs=epochs,
                       verbose=verbose, callbacks=[keras.callbacks.BackupAndRestore(
                           os.path.join(out, "backup")), *callbacks])
