@@ -40,11 +40,15 @@ def _read(fd: int) -> dict:
 def hold_directory(directory: str, what: str = "run", log=print) -> None:
   """Takes the directory's lock for this process, or raises a UserError naming its holder."""
   import fcntl
-  os.makedirs(directory, exist_ok=True)
   key = os.path.realpath(directory)
   if key in _HELD:
     return
-  fd = os.open(os.path.join(directory, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    os.makedirs(directory, exist_ok=True)
+    fd = os.open(os.path.join(directory, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+  except OSError as err:
+    raise UserError(f"cannot write --out {directory} ({err.strerror or err}); choose a directory "
+                    "you can write") from None
   try:
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
   except BlockingIOError:
