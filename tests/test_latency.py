@@ -401,7 +401,10 @@ def test_validate_command_on_a_host_table(tmp_path):
              "--samples=4", "--rounds=3", "--runs=30", "--fit"]
   done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-2000:]
-  assert "leave-one-out MAE: sum" in done.stdout and "between rounds" in done.stdout
+  # a fit, or (the machine busy: tiny nets time in microseconds) the refusal to fit noise
+  assert ("leave-one-out MAE: sum" in done.stdout
+          or "no correction fitted: fitting to noisy measurements" in done.stdout), done.stdout
+  assert "between rounds" in done.stdout or "BUSY: rounds disagree by" in done.stdout
   assert "no canary" in done.stdout  # a table from before canaries says what it lacks
   assert os.path.getsize(str(tmp_path / "tiny_validation.png")) > 1000
   too_few = subprocess.run(command[:-3] + ["--samples=3", "--fit"], cwd=ROOT, capture_output=True,
