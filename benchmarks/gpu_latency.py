@@ -149,7 +149,7 @@ def main():
   parser.add_argument("--samples", type=int, default=10)
   parser.add_argument("--budget_s", type=float, default=420.0,
                       help="stop before a type once this many seconds have passed since the start "
-                      "minus the first type's time (a GPU machine may be lent for minutes)")
+                      "minus the first type's time (a GPU may be available for minutes only)")
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
   log_file = open(os.path.join(args.out, "log.txt"), "a")
