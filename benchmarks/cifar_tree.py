@@ -23,6 +23,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.report import host_line  # noqa: E402
+
 RESULTS = os.path.join(ROOT, "benchmarks", "cifar_tree.json")
 TRAIN_EXAMPLES, VALID_EXAMPLES = 50_000, 5_000  # CIFAR-10 train split; the search holds out 5,000
 
@@ -35,15 +37,6 @@ def _flag_values(path: str) -> dict:
       key, value = line[2:].split("=", 1)
       values[key] = value
   return values
-
-
-def _host() -> str:
-  from proxyless_tf import litert
-  from proxyless_tf.benchmark.host import cpu_model
-  from proxyless_tf.latency.identity import fingerprint, host_identity
-  ident = host_identity()
-  return (f"{cpu_model()} (family {ident.get('family')} model {ident.get('model')}, fingerprint "
-          f"{fingerprint(ident)}), {litert.runtime_version()}")
 
 
 def part_net(args) -> dict:
@@ -84,7 +77,7 @@ def part_net(args) -> dict:
       medians[key].append(float(np.median(time_interpreter(interp, warmup=2, runs=args.runs))))
     print(f"round {r + 1}/{args.rounds}: " + ", ".join(
         f"{k[0]}/{k[1]} {v[-1]:.1f} ms" for k, v in medians.items()), flush=True)
-  return {"host": _host(), "date": time.strftime("%Y-%m-%d"), "rounds": args.rounds,
+  return {"host": host_line(), "date": time.strftime("%Y-%m-%d"), "rounds": args.rounds,
           "runs": args.runs, **totals(arch),
           "latency_ms": {f"{f}/{p}": float(np.median(v)) for (f, p), v in medians.items()},
           "checks": checks}
@@ -154,7 +147,7 @@ def part_steps(args) -> dict:
   s = {k: v * scale for k, v in out["search"].get("step_s", {"weight": nan, "arch": nan}).items()}
   search_s = (warmup + epochs) * per_epoch * s["weight"] + epochs * per_epoch * s["arch"]
   train_steps = int(train["epochs"]) * (TRAIN_EXAMPLES // int(train["batch_size"]))
-  return {"host": _host(), "date": time.strftime("%Y-%m-%d"), "batch_size": args.batch_size,
+  return {"host": host_line(), "date": time.strftime("%Y-%m-%d"), "batch_size": args.batch_size,
           "blocks_per_stage": args.blocks_per_stage, "mac_scale": scale,
           **out, "projection": {
               "weight_step_s": s["weight"], "arch_step_s": s["arch"],
@@ -217,7 +210,7 @@ def part_search(args) -> dict:
                   "exports": sorted(f for f in os.listdir(os.path.join(out, "train", "export"))
                                     if f.endswith(".tflite"))}
     print(algo, json.dumps(rows[algo], default=str)[:2000], flush=True)
-  return {"host": _host(), "date": time.strftime("%Y-%m-%d"), "runs": rows}
+  return {"host": host_line(), "date": time.strftime("%Y-%m-%d"), "runs": rows}
 
 
 def write_section(results: dict, args) -> None:

@@ -25,6 +25,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.report import host_line  # noqa: E402
+
 RESULTS = os.path.join(ROOT, "benchmarks", "cross_hardware.json")
 NETS = ("proxyless_gpu", "proxyless_cpu", "proxyless_mobile", "mobilenet_v2")
 SPECIALIZED = {"gpu": "proxyless_gpu", "cpu": "proxyless_cpu", "mobile": "proxyless_mobile"}
@@ -87,15 +89,6 @@ def xla_here(args) -> dict:
            f"NO GPU: XLA on this CPU ({ident.get('cpu')}, {ident.get('cpus')} cores)")
   return {"label": f"{label}, {ident['backend']} {ident['backend_version']}", "ms": times,
           "on_gpu": ident.get("platform") == "gpu"}
-
-
-def _host() -> str:
-  from proxyless_tf import litert
-  from proxyless_tf.benchmark.host import cpu_model
-  from proxyless_tf.latency.identity import fingerprint, host_identity
-  ident = host_identity()
-  return (f"{cpu_model()} (family {ident.get('family')} model {ident.get('model')}, fingerprint "
-          f"{fingerprint(ident)}), {litert.runtime_version()}")
 
 
 def _verdict(ms: dict, hardware: str) -> str:
@@ -168,7 +161,7 @@ def main():
   parts = args.parts.split(",")
   if "host" in parts or "command" not in results:  # the command that measured the host part
     results.update(command="python benchmarks/cross_hardware.py " + " ".join(sys.argv[1:]),
-                   date=time.strftime("%Y-%m-%d"), host_id=_host())
+                   date=time.strftime("%Y-%m-%d"), host_id=host_line())
   if "host" in parts:
     results["host"] = host_litert(args)
   if args.notes:

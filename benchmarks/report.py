@@ -27,3 +27,14 @@ def write_section(key: str, body: str, path: str = BENCHMARKS_MD) -> None:
   with open(tmp, "w") as f:
     f.write(text if text.endswith("\n") else text + "\n")
   os.replace(tmp, path)
+
+
+def host_line() -> str:
+  """The host a section's latencies were measured on: CPU name, family / model, fingerprint,
+  LiteRT version."""
+  from proxyless_tf import litert
+  from proxyless_tf.benchmark.host import cpu_model
+  from proxyless_tf.latency.identity import fingerprint, host_identity
+  ident = host_identity()
+  return (f"{cpu_model()} (family {ident.get('family')} model {ident.get('model')}, fingerprint "
+          f"{fingerprint(ident)}), {litert.runtime_version()}")

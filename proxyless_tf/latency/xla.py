@@ -18,8 +18,6 @@ these tables. Where no GPU is visible the same path runs on the backend's CPU (t
 from __future__ import annotations
 
 import contextlib
-import os
-import platform
 import shutil
 import subprocess
 import time
@@ -236,15 +234,12 @@ def xla_identity() -> dict:
   if info.get("platform") == "gpu":
     info.update(_nvidia_smi())
     info.setdefault("gpu", info.get("device_kind", "unknown GPU"))
-  else:
+  else:  # the CPU's speed-deciding fields, as a host table records them (not its LiteRT runtime)
     from proxyless_tf.benchmark.host import cpu_model
-    from proxyless_tf.latency.identity import _cpuinfo
-    cpu = _cpuinfo()
-    info.update(gpu=None, cpu=cpu_model(), machine=platform.machine(),
-                family=cpu.get("cpu family", ""), model=cpu.get("model", ""),
-                stepping=cpu.get("stepping", ""),
-                cpus=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                else os.cpu_count())
+    from proxyless_tf.latency.identity import host_identity
+    host = host_identity()
+    info.update(gpu=None, cpu=cpu_model(), **{k: host.get(k, "") for k in (
+        "machine", "family", "model", "stepping", "cpus")})
   return info
 
 
