@@ -85,6 +85,37 @@ def make_dataset(split: Split, batch_size: int, input_size: int, channels: int, 
   return ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def epoch_batches(split: Split, batch_size: int, input_size: int, channels: int, *, seed: int,
+                  start_epoch: int, epochs: int, cutout_size: int = 0) -> tf.data.Dataset:
+  """Training batches for Keras `fit(steps_per_epoch=len(split) // batch_size)` from epoch
+  `start_epoch` to `epochs`: epoch e is shuffled with its own seed and batch number b of the
+  whole run keys its crops, flips and cutout, so a training resumed at epoch e sees exactly the
+  batches an unstopped one would (a reshuffling dataset restarts its sequence in a new process)."""
+  per_epoch = len(split) // batch_size
+  if per_epoch < 1:
+    raise UserError(f"{len(split)} examples are fewer than one batch of {batch_size}; "
+                    "lower --batch_size")
+  images, labels = tf.constant(split.images), tf.constant(split.labels)
+  usable = per_epoch * batch_size
+
+  def one_epoch(epoch):  # a permutation keyed by (seed, epoch): no shuffle state to restart
+    order = tf.argsort(tf.random.stateless_uniform(
+        [len(split)], tf.stack([tf.cast(seed, tf.int64), epoch])))[:usable]
+    return tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate().map(
+        lambda i, idx: (epoch * per_epoch + i, (tf.gather(images, idx), tf.gather(labels, idx))))
+
+  def prep(number, batch):
+    images, labels = batch
+    key = tf.stack([tf.cast(seed, tf.int64), number])
+    x = _augment(normalize(images, input_size, channels), max(1, input_size // 8), key)
+    if cutout_size:
+      x = cutout(x, cutout_size, key + tf.constant([0, 1 << 40], tf.int64))
+    return x, labels
+
+  return (tf.data.Dataset.range(start_epoch, epochs).flat_map(one_epoch)
+          .map(prep, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+
+
 def sample_batch(split: Split, count: int, input_size: int, channels: int, seed: int = 0) -> np.ndarray:
   """A fixed normalized batch, e.g. for int8 calibration or BN statistics."""
   rng = np.random.default_rng(seed)

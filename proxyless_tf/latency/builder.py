@@ -136,7 +136,7 @@ def build_space_table(space, out: str, measurers, precision: str, metadata: dict
   if canary is True:
     canary = canary_op()
   if os.path.exists(out):
-    table = load_table(out)
+    table = load_table(out, log=log)
     # a table from before the XNNPACK rewrite records no depthwise_max_taps: its ops were whole
     clash = [k for k in IDENTITY if (k in table.metadata or k == "depthwise_max_taps")
              and table.metadata.get(k) != metadata.get(k)]

@@ -188,7 +188,9 @@ def _from_yaml(path: str, text: str) -> LatencyTable:
   return LatencyTable(meta, entries, path)
 
 
-def load_table(path: str) -> LatencyTable:
+def load_table(path: str, log=None) -> LatencyTable:
+  """`log`: given by a build that resumes the file, a damaged `partial` (rounds of a build in
+  progress) is dropped with a line and those rounds measured again, instead of an error."""
   raw = read_bytes(path, "latency table")
   if path.endswith((".yaml", ".yml")):
     try:
@@ -202,11 +204,19 @@ def load_table(path: str) -> LatencyTable:
                     "build one with tools/build_latency_table.py")
   entries = {key: _check_entry(path, key, entry) for key, entry in data["entries"].items()}
   partial = data.get("partial") or {}
-  if not isinstance(partial, dict) or not all(
-      isinstance(rounds, list) and all(isinstance(r, dict) for r in rounds)
-      for rounds in partial.values()):
-    raise UserError(f"{path}: corrupt 'partial' rounds; delete that field to re-measure those ops")
-  partial = {key: [_check_entry(path, key, r) for r in rounds] for key, rounds in partial.items()}
+  try:
+    if not isinstance(partial, dict) or not all(
+        isinstance(rounds, list) and all(isinstance(r, dict) for r in rounds)
+        for rounds in partial.values()):
+      raise UserError(f"{path}: corrupt 'partial' rounds; delete that field to re-measure those "
+                      "ops")
+    partial = {key: [_check_entry(path, key, r) for r in rounds]
+               for key, rounds in partial.items()}
+  except UserError as err:
+    if log is None:
+      raise
+    log(f"{err} (dropped: those rounds are measured again)")
+    partial = {}
   return LatencyTable(_check_metadata(path, data.get("metadata")), entries, path, partial)
 
 

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from proxyless_tf.errors import UserError
-from proxyless_tf.utils.files import atomic_write_text
+from proxyless_tf.utils.files import atomic_write_text, read_json_record
 
 MAX_DRAWS = 20_000  # draws from the learned distribution while looking for same-cost candidates
 
@@ -105,14 +105,9 @@ class Reranker:
     self.out, self.epochs, self.seeds = out, epochs, seeds
     self.strategy, self.dtype_policy, self.chief, self.log = strategy, dtype_policy, chief, log
     self.state_path = os.path.join(out, "rerank.json")
-    self.state = {}
-    if os.path.exists(self.state_path):
-      try:
-        with open(self.state_path) as f:
-          self.state = json.load(f)
-      except (OSError, ValueError) as err:
-        raise UserError(f"{self.state_path} is unreadable ({type(err).__name__}); delete it to "
-                        "redo the re-ranking's trainings") from None
+    # a damaged record (a disk that filled, a copy cut short) costs its trainings, not the run
+    self.state = read_json_record(self.state_path, "the re-ranking's trainings are redone",
+                                  _check_state, log, aside=chief) or {}
 
   def _key(self, candidate: Candidate, seed: int) -> str:
     return (f"{candidate.key}|seed {seed}|epochs {self.epochs}|train {len(self.data.train)}"
@@ -147,6 +142,18 @@ class Reranker:
         self.log(f"re-ranking {done}/{total}: net {i} ({candidate.origin}) seed {seed}: "
                  f"held-out accuracy {accuracy:.4f} ({time.monotonic() - start:.0f} s)")
     return max(candidates, key=lambda c: c.score)  # the first (the search's own net) wins ties
+
+
+def _check_state(data) -> str | None:
+  """What is wrong with a parsed rerank.json (None: nothing)."""
+  if not isinstance(data, dict):
+    return "not an object of trainings"
+  for key, row in data.items():
+    accuracy = row.get("accuracy") if isinstance(row, dict) else None
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not (
+        0 <= accuracy <= 1):
+      return f"no accuracy for {key[:60]!r}"
+  return None
 
 
 def rerank_table(candidates: list[Candidate], best: Candidate, unit: str | None) -> str:

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from proxyless_tf.errors import UserError
-from proxyless_tf.utils.files import atomic_write_text
+from proxyless_tf.utils.files import atomic_write_bytes, atomic_write_text, read_json_record
 
 STAGES = ("search", "retrain", "export", "benchmark", "report")
 
@@ -72,18 +72,54 @@ def baseline_config(space, candidate: str = "k3_e6"):
 
 
 class Stages:
-  """`OUT/stages.json`: what finished, with its results (written atomically)."""
+  """`OUT/stages.json`: what finished, with its results (written atomically). A record that is
+  unreadable, or names a file that is gone, is redone with a line, and so is every stage after
+  it (they were built on it); the search and the trainings resume from their own checkpoints."""
 
-  def __init__(self, out: str):
+  def __init__(self, out: str, log=print):
+    self.out = out
     self.path = os.path.join(out, "stages.json")
+    done = read_json_record(
+        self.path, "the stages are redone (the search and trainings resume from their own "
+        "checkpoints)", lambda d: None if isinstance(d, dict) else "not an object", log) or {}
     self.done = {}
-    if os.path.exists(self.path):
-      try:
-        with open(self.path) as f:
-          self.done = json.load(f)
-      except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UserError(f"{self.path} is corrupt; delete it to redo the stages after the search "
-                        "(the search and training resume from their own checkpoints)") from None
+    for stage in STAGES:
+      if stage not in done:
+        continue
+      problem = self._problem(stage, done[stage])
+      if problem:
+        later = [s for s in STAGES[STAGES.index(stage):] if s in done]
+        log(f"{self.path}: the {stage} record {problem}; redoing {', '.join(later)}")
+        break
+      self.done[stage] = done[stage]
+
+  def _problem(self, stage: str, record) -> str | None:
+    """What makes a stage's record unusable (None: it is good)."""
+    def number(value):
+      return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def file(value):
+      return isinstance(value, str) and os.path.exists(value)
+
+    if not isinstance(record, dict):
+      return "is not an object"
+    if stage == "search":
+      return None if file(record.get("arch")) else "names no arch file that exists"
+    if stage == "retrain":
+      for name, row in record.items():
+        if not (isinstance(row, dict) and number(row.get("test_accuracy"))
+                and number(row.get("seconds")) and isinstance(row.get("history"), dict)
+                and os.path.exists(os.path.join(self.out, f"train_{name}", "model.keras"))):
+          return f"of {name!r} is incomplete or its model.keras is gone"
+    if stage == "export":
+      for name, files in record.items():
+        if not (isinstance(files, dict) and all(
+            isinstance(files.get(m), dict) and file(files[m].get("path")) for m in
+            ("float", "int8")) and number(files["int8"].get("test_accuracy"))):
+          return f"of {name!r} is incomplete or names a .tflite that is gone"
+    if stage == "benchmark" and not all(number(v) for v in record.values()):
+      return "holds a latency that is not a number"
+    return None
 
   def finish(self, stage: str, result) -> None:
     self.done[stage] = result
@@ -125,8 +161,9 @@ def specialize(search_config, spec: SpecializeConfig, cost_model, log=print, dat
   from proxyless_tf.data import load_dataset, normalize, sample_batch
   from proxyless_tf.search.runner import SearchRun
   spec.validate()
-  os.makedirs(spec.out, exist_ok=True)
-  stages = Stages(spec.out)
+  from proxyless_tf.utils.run_lock import hold_directory
+  hold_directory(spec.out, "specialize", log=log)  # one job per directory
+  stages = Stages(spec.out, log)
   data = dataset or load_dataset(search_config.dataset, search_config.data_dir)
   search_config.out = os.path.join(spec.out, "search")
 
@@ -265,8 +302,7 @@ def _canary_file(cost_model, out: str) -> str | None:
   if table is None or not table_canary_ms(table):
     return None
   path = os.path.join(out, "canary.tflite")
-  with open(path, "wb") as f:
-    f.write(canary_tflite(table))
+  atomic_write_bytes(path, canary_tflite(table))
   return path
 
 

@@ -1,8 +1,9 @@
 """Retraining an architecture from scratch: Keras `fit` with the recipe of the original code.
 
-SGD with Nesterov momentum, cosine lr, label smoothing, weight decay. `BackupAndRestore` makes a
-killed run resume at its last epoch; `strategy` (a name of utils.strategy.STRATEGIES or a
-tf.distribute.Strategy) spreads the global batch over replicas; only the chief writes the model.
+SGD with Nesterov momentum, cosine lr, label smoothing, weight decay. A killed run resumes at its
+last epoch as if never stopped (`backup.py`: checkpoints no kill or damage can take away);
+`strategy` (a name of utils.strategy.STRATEGIES or a tf.distribute.Strategy) spreads the global
+batch over replicas; only the chief writes the model.
 Under another Keras backend (`KERAS_BACKEND=jax`, no TensorFlow needed) the same recipe trains
 on one device from in-memory arrays (`arrays.py`). The command line is `python -m
 proxyless_tf.train` (`__main__.py`).
@@ -29,38 +30,45 @@ def train(config, data, out: str, epochs: int, batch_size: int, lr: float, momen
                             cutout)
   import tensorflow as tf
   from proxyless_tf.data import make_dataset
+  from proxyless_tf.data.pipeline import epoch_batches
+  from proxyless_tf.train.backup import EpochBackup
   from proxyless_tf.utils.strategy import is_chief, make_strategy
   if isinstance(strategy, str):
     strategy = make_strategy(strategy)
+  chief = is_chief(strategy)
+  if chief:  # one writer per directory, before anything in it is read
+    from proxyless_tf.utils.run_lock import hold_directory
+    hold_directory(out, "training")
   size, channels = config.input_size, config.input_channels
-  per_epoch = None
   if getattr(data, "streamed", False):  # data.search_data.StreamedData: files read as it goes
     if cutout:
       from proxyless_tf.errors import UserError
       raise UserError("--cutout works on data held in memory (CIFAR-size sets); this dataset is "
                       "streamed: pass --stream=no if it fits, or --cutout=0")
     per_epoch = max(1, data.train_count() // batch_size)
-    train_ds = data.train.dataset(batch_size, size, channels, training=True, augment=data.augment,
-                                  seed=seed, repeat=True)
     test_ds = data.test.dataset(batch_size, size, channels, training=False, augment=data.augment,
                                 drop_remainder=False)
   else:
-    train_ds = make_dataset(data.train, batch_size, size, channels, training=True, seed=seed,
-                            repeat=False, cutout_size=cutout)
+    per_epoch = max(1, len(data.train) // batch_size)
     test_ds = make_dataset(data.test, batch_size, size, channels, training=False)
-  steps = (per_epoch or max(1, len(data.train) // batch_size)) * epochs
   with strategy.scope(), policy_scope(dtype_policy):
-    model = _compiled_model(config, steps, lr, momentum, weight_decay, label_smoothing)
+    model = _compiled_model(config, per_epoch * epochs, lr, momentum, weight_decay,
+                            label_smoothing)
+    backup = EpochBackup(os.path.join(out, "backup"), chief=chief)
+    start = backup.resume(model)
+  if getattr(data, "streamed", False):  # files are read as they come: a resume starts them anew
+    train_ds = data.train.dataset(batch_size, size, channels, training=True, augment=data.augment,
+                                  seed=seed, repeat=True)
+  else:
+    train_ds = epoch_batches(data.train, batch_size, size, channels, seed=seed,
+                             start_epoch=start, epochs=epochs, cutout_size=cutout)
   one_hot = lambda x, y: (x, tf.one_hot(y, config.num_classes))  # noqa: E731
-  if is_chief(strategy):
-    from proxyless_tf.utils.run_lock import hold_directory
-    hold_directory(out, "training")
-  history = model.fit(
-      train_ds.map(one_hot), validation_data=test_ds.map(one_hot), epochs=epochs, verbose=verbose,
-      steps_per_epoch=per_epoch,
-      callbacks=[keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
-                 keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")), *callbacks])
-  return _finish(model, config, out, dtype_policy, is_chief(strategy)), history.history
+  if start < epochs:
+    model.fit(train_ds.map(one_hot), validation_data=test_ds.map(one_hot), epochs=epochs,
+              initial_epoch=start, verbose=verbose, steps_per_epoch=per_epoch,
+              callbacks=[backup, keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")),
+                         *callbacks])
+  return _finish(model, config, out, dtype_policy, backup, chief), backup.history
 
 
 def _compiled_model(config, steps: int, lr, momentum, weight_decay, label_smoothing):
@@ -76,17 +84,23 @@ def _compiled_model(config, steps: int, lr, momentum, weight_decay, label_smooth
   return model
 
 
-def _finish(model, config, out: str, dtype_policy: str, chief: bool = True):
+def _finish(model, config, out: str, dtype_policy: str, backup, chief: bool = True):
   """The float32 model, saved by the chief: `model.keras` and `model.weights.h5` load on every
-  backend (weights trained under JAX are exported by TensorFlow)."""
+  backend (weights trained under JAX are exported by TensorFlow). Each is written under a
+  temporary name and renamed, and the epoch checkpoints go only after both are in place."""
   from proxyless_tf.model import build_model
   if dtype_policy != "float32":
     trained = model
     model = build_model(config)
     model.set_weights(trained.get_weights())
   if chief:
-    model.save(os.path.join(out, "model.keras"))
-    model.save_weights(os.path.join(out, "model.weights.h5"))
+    for name, save in (("model.keras", model.save), ("model.weights.h5", model.save_weights)):
+      tmp = os.path.join(out, f".tmp-{name}")
+      save(tmp)
+      with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+      os.replace(tmp, os.path.join(out, name))
+    backup.finished()
   return model
 
 
@@ -105,6 +119,8 @@ def _train_on_arrays(config, data, out, epochs, batch_size, lr, momentum, weight
   if getattr(data, "streamed", False):
     raise UserError(f"streamed datasets are read with tf.data; under KERAS_BACKEND={backend} "
                     "train on data held in memory (--stream=no) or use the TensorFlow backend")
+  from proxyless_tf.utils.run_lock import hold_directory
+  hold_directory(out, "training")
   size, channels = config.input_size, config.input_channels
   train_batches = ArrayBatches(data.train, batch_size, size, channels, config.num_classes,
                                training=True, seed=seed, cutout=cutout)
@@ -113,12 +129,14 @@ def _train_on_arrays(config, data, out, epochs, batch_size, lr, momentum, weight
   with policy_scope(dtype_policy):
     model = _compiled_model(config, len(train_batches) * epochs, lr, momentum, weight_decay,
                             label_smoothing)
-  from proxyless_tf.utils.run_lock import hold_directory
-  hold_directory(out, "training")
-  history = model.fit(train_batches, validation_data=test_batches, epochs=epochs,
-                      verbose=verbose, callbacks=[keras.callbacks.BackupAndRestore(
-                          os.path.join(out, "backup")), *callbacks])
-  return _finish(model, config, out, dtype_policy), history.history
+  from proxyless_tf.train.backup import EpochBackup
+  backup = EpochBackup(os.path.join(out, "backup"))
+  start = backup.resume(model)
+  train_batches.start_at(start)  # its order and augmentation are keyed by the epoch
+  if start < epochs:
+    model.fit(train_batches, validation_data=test_batches, epochs=epochs, initial_epoch=start,
+              verbose=verbose, callbacks=[backup, *callbacks])
+  return _finish(model, config, out, dtype_policy, backup), backup.history
 
 from proxyless_tf.utils.callable_module import make_callable  # noqa: E402
 

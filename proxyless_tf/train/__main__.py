@@ -1,8 +1,8 @@
 """`python -m proxyless_tf.train --arch=derived.json --dataset=... --out=DIR [--export=float,int8]`
 
 Retrains a searched (or published) architecture from scratch with Keras `fit`: SGD with Nesterov
-momentum, cosine lr, label smoothing, weight decay. `BackupAndRestore` makes a killed run resume
-at its last epoch; `--distribute=mirrored` trains on all local GPUs through tf.distribute.
+momentum, cosine lr, label smoothing, weight decay. A killed run resumes at its last epoch as if
+never stopped; `--strategy=mirrored` trains on all local GPUs through tf.distribute.
 """
 
 from __future__ import annotations
@@ -84,6 +84,8 @@ def main(argv):
   config = load_arch(FLAGS.arch).with_io(num_classes=data.num_classes)
   if config.input_channels != channels:
     config = config.with_io(input_channels=channels)
+  from proxyless_tf.utils.run_lock import hold_directory
+  hold_directory(FLAGS.out, "training")  # before the first file is written
   save_arch(config, os.path.join(FLAGS.out, "arch.json"))
   model, history = train(config, data, FLAGS.out, FLAGS.epochs, FLAGS.batch_size, FLAGS.lr,
                          FLAGS.momentum, FLAGS.weight_decay, FLAGS.label_smoothing,

@@ -83,6 +83,11 @@ class ArrayBatches(keras.utils.PyDataset):
       x = _augment(x, self.pad, np.random.default_rng([self.seed, self.epoch, index]), self.cutout)
     return x, self.y[rows]
 
+  def start_at(self, epoch: int) -> None:
+    """A resumed training: the batches of `epoch` come next, as in a run never stopped."""
+    self.epoch = epoch
+    self._order()
+
   def on_epoch_end(self) -> None:
     self.epoch += 1
     self._order()

@@ -32,3 +32,35 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
 
 def atomic_write_text(path: str, text: str) -> None:
   atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def set_aside(path: str, why: str, then: str, log=print) -> str:
+  """A damaged file a run would resume from, renamed `PATH.unreadable` (kept for a look, out of
+  the way of the rerun), with a line saying why and what happens instead. Returns the new name."""
+  aside = path + ".unreadable"
+  os.replace(path, aside)
+  log(f"{path} is unreadable ({why}); set aside as {os.path.basename(aside)}, {then}")
+  return aside
+
+
+def read_json_record(path: str, then: str, check=None, log=print, aside: bool = True):
+  """The JSON a resumable step left at `path` (None when there is none). A file that does not
+  parse, or that `check(data)` rejects (a message, or None when good), is set aside with a line
+  and None is returned: the step redoes what it recorded, `then` says what that is. `aside`
+  False (a worker that only reads what its chief writes): None, the file left in place."""
+  import json
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path, "rb") as f:
+      data = json.loads(f.read().decode("utf-8"))
+    problem = check(data) if check is not None else None
+  except (OSError, ValueError, UnicodeDecodeError, RecursionError) as err:
+    problem = type(err).__name__ if isinstance(err, RecursionError) else (
+        getattr(err, "strerror", None) or str(err).splitlines()[0][:120] or type(err).__name__)
+  if problem is None:
+    return data
+  if not aside:
+    return None
+  set_aside(path, problem, then, log)
+  return None
