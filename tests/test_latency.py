@@ -268,13 +268,14 @@ def test_a_host_table_from_another_machine_is_flagged(tmp_path):
   assert any("calibrated on 30 random networks on 2026-11-26: 0.4% mean abs error (held out)"
              in line for line in logs)
   del table.metadata["calibration"]
-  table.metadata["identity"] = {**meta["identity"], "model": "1", "isa": ["avx2"]}
+  foreign_model = "1" if meta["identity"].get("model") != "1" else "2"  # never this host's
+  table.metadata["identity"] = {**meta["identity"], "model": foreign_model, "isa": ["avx2"]}
   table.save()
   logs = []
   cost_model_for_target("cpu", table=table.path, log=logs.append)
   warning = [line for line in logs if line.startswith("WARNING")]
   assert len(warning) == 1 and "was not measured on this machine" in warning[0]
-  assert "model: '1' -> " in warning[0]
+  assert f"model: '{foreign_model}' -> " in warning[0]
   with pytest.raises(UserError, match="was not measured on this machine"):
     cost_model_for_target("cpu", table=table.path, strict_identity=True, log=logs.append)
   del table.metadata["identity"]

@@ -226,7 +226,7 @@ def test_cpu_target_measures_and_caches_a_host_table(tmp_path, synthetic_dataset
   run = SearchRun(_config(tmp_path / "run", max_steps=2), model, log=lambda *_: None,
                   dataset=synthetic_dataset)
   assert any("building the latency table of this CPU" in line for line in logs)
-  files = os.listdir(cache_dir())
+  files = [f for f in os.listdir(cache_dir()) if f.endswith(".json")]  # and its .lock
   assert len(files) == 1 and "-t1-float-dw25-tiny-16x1-c10" in files[0]
   # built with a self-check on whole networks, whose error the search printed once
   check = json.load(open(os.path.join(cache_dir(), files[0])))["metadata"]["self_check"]
@@ -463,11 +463,17 @@ def test_rerank_split_is_disjoint_and_seeded():
     rerank_split(train.take(np.arange(3)), 10, 10, seed=1)
 
 
-def test_rerank_with_a_damaged_record_is_a_one_line_error(tmp_path, synthetic_dataset):
+def test_rerank_with_a_damaged_record_sets_it_aside_and_redoes_its_trainings(
+    tmp_path, synthetic_dataset):
   from proxyless_tf.search.rerank import Reranker
-  (tmp_path / "rerank.json").write_text('{"cut off')
-  with pytest.raises(UserError, match="rerank.json is unreadable .*delete it to redo"):
-    Reranker(synthetic_dataset, str(tmp_path))
+  logs = []
+  for damaged in ('{"cut off', '{"net|seed 0": {"accuracy": "high"}}'):
+    (tmp_path / "rerank.json").write_text(damaged)
+    assert Reranker(synthetic_dataset, str(tmp_path), log=logs.append).state == {}
+    assert (tmp_path / "rerank.json.unreadable").read_text() == damaged
+    assert not (tmp_path / "rerank.json").exists()
+  assert len(logs) == 2 and all("rerank.json is unreadable" in line and "redone" in line
+                                for line in logs)
 
 
 def test_rerank_keeps_the_best_short_training_and_a_resumed_run_trains_nothing_again(

@@ -129,6 +129,8 @@ def main(argv):
     samples = {"host": SELF_CHECK_SAMPLES, "gpu": XLA_SELF_CHECK_SAMPLES}.get(FLAGS.device, 0)
   if samples < 0 or samples in (1, 2, 3):
     raise UserError(f"--self_check_samples must be 0 (skip) or >= 4, got {samples}")
+  from proxyless_tf.utils.run_lock import hold_file
+  hold_file(FLAGS.out, "latency table build")  # one build per table file
   table = build_space_table(space, FLAGS.out, measurers, metadata["precision"], metadata,
                             rounds=FLAGS.rounds, self_check_samples=samples)
   print(f"wrote {FLAGS.out}: {len(table.entries)} ops, built in "

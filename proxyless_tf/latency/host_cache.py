@@ -114,21 +114,43 @@ class HostCachedCostModel(CostModel):
     from proxyless_tf.latency.builder import build_space_table, checked_error_line
     from proxyless_tf.latency.table import TableCostModel
     path, measurers, metadata, what = self._cache(space)
-    if self.rebuild and os.path.exists(path):
-      os.remove(path)
-      self.log(f"--rebuild_latency_table: removed {path}")
-    reused = os.path.exists(path)
-    self.log(f"--target={self.target}: {'reusing' if reused else 'building'} {what} at {path} "
-             "(once per device identity and space; later searches reuse it)")
-    table = build_space_table(space, path, measurers, self.precision, metadata, log=self.log,
-                              self_check_samples=self._self_check_samples() if self.check else 0)
-    if reused:
-      self.log(checked_error_line(table))
-      if self.check:
-        quick_check(table, log=self.log)
+    from proxyless_tf.utils.run_lock import holding_file
+    # searches share the cache: one at a time builds or re-checks a table, the others wait for
+    # nothing they need not (they are told who holds it)
+    with holding_file(path, "latency table build", self.log,
+                      "wait for it to end (later searches reuse its table), or pass "
+                      "--latency_table=TABLE.json"):
+      if self.rebuild and os.path.exists(path):
+        os.remove(path)
+        self.log(f"--rebuild_latency_table: removed {path}")
+      reused = os.path.exists(path)
+      if reused:
+        reused = self._readable(path)
+      self.log(f"--target={self.target}: {'reusing' if reused else 'building'} {what} at "
+               f"{path} (once per device identity and space; later searches reuse it)")
+      table = build_space_table(space, path, measurers, self.precision, metadata, log=self.log,
+                                self_check_samples=self._self_check_samples() if self.check
+                                else 0)
+      if reused:
+        self.log(checked_error_line(table))
+        if self.check:
+          quick_check(table, log=self.log)
     self._table_model = TableCostModel(table)
     self.scale, self.offset, self.name = (self._table_model.scale, self._table_model.offset,
                                           self._table_model.name)
+
+  def _readable(self, path: str) -> bool:
+    """A damaged cached table (a disk that filled, a hand edit) is set aside and built anew."""
+    from proxyless_tf.errors import UserError
+    from proxyless_tf.latency.table import load_table
+    from proxyless_tf.utils.files import set_aside
+    try:
+      load_table(path, log=self.log)
+      return True
+    except UserError as err:
+      why = str(err).removeprefix(f"{path}: ").removeprefix(path).strip(" :")
+      set_aside(path, why[:160] or "unreadable", "it is measured again", self.log)
+      return False
 
   @property
   def table(self):

@@ -246,6 +246,9 @@ class SearchRun:
     # sums over the epoch in progress (loss, accuracy, steps, arch loss, arch steps): checkpointed,
     # so an epoch interrupted by a kill reports the same means as if it had not been
     self.epoch_sums = tf.Variable(tf.zeros(5, tf.float64), trainable=False, name="epoch_sums")
+    # the epochs logged so far (history.json's rows, as JSON): checkpointed, so a history.json
+    # that a kill, a full disk or a hand cut damaged is written again whole from the checkpoint
+    self.logged = tf.Variable("[]", dtype=tf.string, trainable=False, name="history")
     extra = {} if self.controller is None else {"latency_multiplier": self.controller.multiplier}
     # Every supernet variable by its path, explicitly: tf.train.Checkpoint's object tracking does
     # not reach layers that Keras keeps in lists (the mixed ops' candidates), which a resume then
@@ -257,6 +260,7 @@ class SearchRun:
                                           step=self.step,
                                           arch_updates=self.arch_updates,
                                           epoch_sums=self.epoch_sums,
+                                          history=self.logged,
                                           **self.steps.checkpoint_items(), **extra)
     # every worker saves (reading replica-local BN statistics is a collective); only the chief's
     # copy stays, the others write to a scratch folder they delete (TensorFlow's own pattern)
@@ -415,7 +419,22 @@ class SearchRun:
     for v in self.net.trainable_variables:
       if not bool(tf.reduce_all(tf.math.is_finite(v))):
         self._check_finite(float("nan"), f"weight {v.path}")
-    path = self.manager.save(checkpoint_number=int(self.step.numpy()))
+    number = int(self.step.numpy())
+    try:
+      path = self.manager.save(checkpoint_number=number)
+    except (tf.errors.OpError, OSError) as err:
+      from proxyless_tf.utils.files import is_disk_full
+      if not is_disk_full(err):
+        raise
+      # TensorFlow writes a checkpoint into ckpt-N_temp and renames it whole: the half one is
+      # removed (it frees space), the complete ones before it are untouched
+      half = f"{self.manager.directory}/ckpt-{number}_temp"
+      if tf.io.gfile.exists(half):
+        tf.io.gfile.rmtree(half)
+      raise UserError(f"no space left on the device of {self.manager.directory} while saving "
+                      f"step {number}; the last complete checkpoint is "
+                      f"{self.manager.latest_checkpoint or 'none yet'}: free space, then rerun "
+                      "with --resume") from None
     if not self.chief:
       tf.io.gfile.rmtree(self.manager.directory)
     return path
@@ -529,20 +548,13 @@ class SearchRun:
     return self._finish(history, end)
 
   def _write_history(self, history: list) -> list:
-    """history.json = the epochs logged before this process (a resumed run) + this process's."""
-    path = os.path.join(self.config.out, "history.json")
-    if not self.chief:
-      return history
-    earlier = []
-    if history and os.path.exists(path):
-      try:
-        with open(path) as f:
-          earlier = [row for row in json.load(f) if row["epoch"] < history[0]["epoch"]]
-      except (OSError, ValueError, KeyError, TypeError):
-        self.log(f"{path} was unreadable; it is rewritten from this run's epochs")
-    history = earlier + history
-    atomic_write_text(path, json.dumps(history, indent=2) + "\n")
-    return history
+    """history.json = every epoch logged so far, from the checkpointed copy (`self.logged`):
+    the rows of earlier processes (a resumed run) need no readable history.json."""
+    rows = json.loads(self.logged.numpy().decode())
+    if self.chief:
+      atomic_write_text(os.path.join(self.config.out, "history.json"),
+                        json.dumps(rows, indent=2) + "\n")
+    return rows
 
   def _end_epoch(self, step: int, partial: bool = False) -> dict:
     epoch = (step - 1) // self.steps_per_epoch + 1
@@ -586,6 +598,9 @@ class SearchRun:
       tf.summary.scalar("epoch/accuracy", row["valid_acc"])
     self.writer.flush()
     self.valid_writer.flush()
+    # a partial epoch's row (--max_steps) is replaced by the whole epoch's when a resume ends it
+    rows = [r for r in json.loads(self.logged.numpy().decode()) if r["epoch"] < epoch]
+    self.logged.assign(json.dumps(rows + [row]))
     self.save()
     return row
 
@@ -692,8 +707,8 @@ class SearchRun:
     ratio, assessment = distribution_verdict(self.net.probabilities(),
                                              len(candidates) if candidates else 0)
     self.log(assessment)
-    if history:
-      history = self._write_history(history)
+    rows = self._write_history(history)  # whole again even when this process ran no epoch
+    history = rows if history else history
     self.log(f"wrote {arch_path} and {png_path}; retrain with: python -m proxyless_tf.train "
              f"--arch={arch_path} --dataset={self.config.dataset}")
     return SearchResult(arch_path, png_path, arch, predicted, steps, history, ratio, candidates,

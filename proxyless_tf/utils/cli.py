@@ -1,4 +1,5 @@
-"""Runs an absl main so that expected user errors print one line instead of a traceback."""
+"""Runs an absl main so that expected user errors (and a full disk) print one line instead of a
+traceback."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ def run_main(main, expected_errors: tuple[type[BaseException], ...] = ()) -> Non
       return main(argv)
     except errors as e:
       print(f"error: {e}", file=sys.stderr)
+      sys.exit(2)
+    except Exception as e:  # a full disk is the machine's state, not a bug: one line
+      from proxyless_tf.utils.files import disk_full_line, is_disk_full
+      if not is_disk_full(e):
+        raise
+      print(f"error: {disk_full_line(e)}", file=sys.stderr)
       sys.exit(2)
 
   try:

@@ -64,3 +64,21 @@ def read_json_record(path: str, then: str, check=None, log=print, aside: bool = 
     return None
   set_aside(path, problem, then, log)
   return None
+
+
+def is_disk_full(err: BaseException) -> bool:
+  """A write that failed for lack of space (or quota): Python's OSError, h5py's, TensorFlow's
+  ResourceExhaustedError from its C++ file system all say so in their own way."""
+  import errno
+  if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+    return True
+  text = str(err)
+  return "No space left on device" in text or "Disk quota exceeded" in text
+
+
+def disk_full_line(err: BaseException) -> str:
+  """The one line for a write that found the disk full."""
+  where = getattr(err, "filename", None)
+  return (f"no space left on the device{f' writing {where}' if where else ''}: free space (or "
+          "choose an --out on a larger disk), then rerun the same command with --resume; what "
+          "was completed before is kept")
