@@ -267,6 +267,8 @@ class SearchRun:
     folder = os.path.join(config.out, "checkpoints")
     if not self.chief:
       folder = os.path.join(config.out, f".worker{worker_index(self.strategy)}_scratch")
+    else:
+      self._check_state_file(folder)
     self.manager = tf.train.CheckpointManager(self.checkpoint, folder,
                                               max_to_keep=3 if self.chief else 1)
     # TensorBoard: train/ (per-step loss, accuracy, lr; arch steps; epoch means) and validation/
@@ -317,6 +319,23 @@ class SearchRun:
     return objective
 
   # -- checkpoints ---------------------------------------------------------------------------------
+
+  def _check_state_file(self, folder: str) -> None:
+    """TensorFlow's `checkpoint` state file, garbled (a disk error, a half copy), makes every
+    reader of the folder raise; it only names the newest checkpoints, which are found by their
+    own files as well, so it is set aside (under the run's lock) and written anew."""
+    state = os.path.join(folder, "checkpoint")
+    if not os.path.exists(state):
+      return
+    try:
+      tf.train.get_checkpoint_state(folder)
+      return
+    except Exception as err:  # noqa: BLE001: text_format and UTF-8 errors, OpError
+      why = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+    from proxyless_tf.utils.files import set_aside
+    from proxyless_tf.utils.run_lock import hold_directory
+    hold_directory(self.config.out, "search", log=self.log)
+    set_aside(state, why, "the checkpoints are found by their own files", self.log)
 
   def _config_path(self) -> str:
     return os.path.join(self.config.out, "search_config.json")
