@@ -568,11 +568,14 @@ def run_commands(root: str, seed: int, kills: int, progress=None) -> list[Result
     split = data.train if split_name == "train" else data.test
     write_idx(os.path.join(data_dir, images_file), split.images[..., 0])
     write_idx(os.path.join(data_dir, labels_file), split.labels)
+
+  def uninterrupted(command, out, outputs):
+    """(what the command leaves when nothing stops it, how long it takes)."""
+    started = time.monotonic()
+    subprocess.run(command(out, False), check=True, capture_output=True, cwd=ROOT)
+    return outputs(out), time.monotonic() - started
+
   whole = os.path.join(root, "whole")
-  started = time.monotonic()
-  subprocess.run(_search_cmd(whole, data_dir), check=True, capture_output=True, cwd=ROOT)
-  duration = time.monotonic() - started
-  reference = _outputs(whole)
   rng = random.Random(seed)
   results = []
 
@@ -604,17 +607,14 @@ def run_commands(root: str, seed: int, kills: int, progress=None) -> list[Result
 
   search = lambda out, again: _search_cmd(  # noqa: E731
       out, data_dir, *(["--resume"] if again else []))
+  reference, duration = uninterrupted(search, whole, _outputs)
   for i in range(kills):
     killed_and_rerun("search", search, _outputs, reference, duration, "checkpoints", i)
   arch = os.path.join(whole, "arch.json")
   train = lambda out, again: _cli(  # noqa: E731: the same command again resumes a training
       "proxyless_tf.train", f"--arch={arch}", "--dataset=fashion_mnist_local",
       f"--data_dir={data_dir}", f"--out={out}", "--epochs=4", "--batch_size=32")
-  started = time.monotonic()
-  subprocess.run(train(os.path.join(root, "train-whole"), False), check=True,
-                 capture_output=True, cwd=ROOT)
-  train_duration = time.monotonic() - started
-  trained = _trained(os.path.join(root, "train-whole"))
+  trained, train_duration = uninterrupted(train, os.path.join(root, "train-whole"), _trained)
   for i in range(max(1, kills // 2)):
     killed_and_rerun("training", train, _trained, trained, train_duration, "backup", i)
   build = lambda out, again: [  # noqa: E731: a table build resumes its file
@@ -622,11 +622,7 @@ def run_commands(root: str, seed: int, kills: int, progress=None) -> list[Result
       "--device=host", "--num_threads=1",
       "--rounds=2", "--warmup=2", "--runs=5", "--self_check_samples=0",
       f"--out={os.path.join(out, 'table.json')}"]
-  started = time.monotonic()
-  subprocess.run(build(os.path.join(root, "table-whole"), False), check=True,
-                 capture_output=True, cwd=ROOT)
-  build_duration = time.monotonic() - started
-  measured = _measured(os.path.join(root, "table-whole"))
+  measured, build_duration = uninterrupted(build, os.path.join(root, "table-whole"), _measured)
   for i in range(max(1, kills // 2)):
     killed_and_rerun("table build", build, _measured, measured, build_duration, ".", i)
 
