@@ -123,9 +123,7 @@ class HostCachedCostModel(CostModel):
       if self.rebuild and os.path.exists(path):
         os.remove(path)
         self.log(f"--rebuild_latency_table: removed {path}")
-      reused = os.path.exists(path)
-      if reused:
-        reused = self._readable(path)
+      reused = os.path.exists(path) and self._readable(path)
       self.log(f"--target={self.target}: {'reusing' if reused else 'building'} {what} at "
                f"{path} (once per device identity and space; later searches reuse it)")
       table = build_space_table(space, path, measurers, self.precision, metadata, log=self.log,

@@ -553,7 +553,7 @@ class SearchRun:
         # a stop mid-epoch (--max_steps) logs the partial epoch but keeps its sums: a resumed run
         # then logs the whole epoch as an uninterrupted one would (the row is replaced)
         history.append(self._end_epoch(step + 1, partial=(step + 1) % self.steps_per_epoch != 0))
-        self._write_history(history)  # every epoch: a kill loses no logged epoch
+        self._write_history()  # every epoch: a kill loses no logged epoch
         hooks.on_epoch_end(history[-1]["epoch"] - 1, _keras_logs(history[-1]))
         if self.net.stop_training:
           self.log(f"a callback stopped the search after epoch {history[-1]['epoch']}")
@@ -566,7 +566,7 @@ class SearchRun:
     self.log(f"search steps done in {time.monotonic() - t_start:.0f}s")
     return self._finish(history, end)
 
-  def _write_history(self, history: list) -> list:
+  def _write_history(self) -> list:
     """history.json = every epoch logged so far, from the checkpointed copy (`self.logged`):
     the rows of earlier processes (a resumed run) need no readable history.json."""
     rows = json.loads(self.logged.numpy().decode())
@@ -726,8 +726,9 @@ class SearchRun:
     ratio, assessment = distribution_verdict(self.net.probabilities(),
                                              len(candidates) if candidates else 0)
     self.log(assessment)
-    rows = self._write_history(history)  # whole again even when this process ran no epoch
-    history = rows if history else history
+    rows = self._write_history()  # whole again even when this process ran no epoch
+    if history:
+      history = rows
     self.log(f"wrote {arch_path} and {png_path}; retrain with: python -m proxyless_tf.train "
              f"--arch={arch_path} --dataset={self.config.dataset}")
     return SearchResult(arch_path, png_path, arch, predicted, steps, history, ratio, candidates,

@@ -80,5 +80,5 @@ def disk_full_line(err: BaseException) -> str:
   """The one line for a write that found the disk full."""
   where = getattr(err, "filename", None)
   return (f"no space left on the device{f' writing {where}' if where else ''}: free space (or "
-          "choose an --out on a larger disk), then rerun the same command with --resume; what "
-          "was completed before is kept")
+          "choose an --out on a larger disk), then rerun the same command (a search with "
+          "--resume); what was completed before is kept")
