@@ -218,6 +218,9 @@ def search_cases() -> list[Case]:
       Case("search", "the lock of a killed writer", held_by_another("search", alive=False),
            short=False),
       Case("search", "kill at rename 3", kill=kill_at(os, "replace", 3)),
+      # step 12 ends epoch 2 and is a checkpoint step: once a checkpoint before the epoch's row
+      Case("search", "kill after checkpoint 4 (step 12, an epoch's end)",
+           kill=kill_at(SearchRun, "save", 4, True)),
       Case("search", "disk full writing a checkpoint",
            fault=fail_at(tf.train.CheckpointManager, "save", 1, disk_full)),
       # the full form adds
@@ -245,7 +248,7 @@ def search_cases() -> list[Case]:
       Case("search", "left temporary file of a write", write(".tmp-xyzhistory.json", b"[{"),
            short=False),
       *[Case("search", f"kill after checkpoint {k}", kill=kill_at(SearchRun, "save", k, True),
-             short=False) for k in (1, 2, 3, 4)],
+             short=False) for k in (1, 2, 3, 5)],
       Case("search", "kill before checkpoint 3", kill=kill_at(SearchRun, "save", 3),
            short=False),
       *[Case("search", f"kill at rename {k}", kill=kill_at(os, "replace", k), short=False)

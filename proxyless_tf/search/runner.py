@@ -547,9 +547,12 @@ class SearchRun:
           tf.summary.scalar("step/learning_rate", lr)
           if arch_loss is not None:
             tf.summary.scalar("step/arch_loss", arch_loss)
-      if (step + 1) % c.checkpoint_every == 0:
+      epoch_end = (step + 1) % self.steps_per_epoch == 0 or step + 1 == end
+      if (step + 1) % c.checkpoint_every == 0 and not epoch_end:
+        # at an epoch's end the checkpoint comes after the epoch is logged (`_end_epoch`): one
+        # taken before it would resume past the end of an epoch that was never logged
         self.save()
-      if (step + 1) % self.steps_per_epoch == 0 or step + 1 == end:
+      if epoch_end:
         # a stop mid-epoch (--max_steps) logs the partial epoch but keeps its sums: a resumed run
         # then logs the whole epoch as an uninterrupted one would (the row is replaced)
         history.append(self._end_epoch(step + 1, partial=(step + 1) % self.steps_per_epoch != 0))
