@@ -40,7 +40,7 @@ def test_a_kill_that_never_fires_and_a_lost_checkpoint_are_failures(tmp_path):
 
   os.makedirs(Family.stopped)
   (tmp_path / "stopped" / "ckpt").write_text("state")
-  never = suite.Case("x", "never", kill=suite.kill_at(os, "getpid", 1))
+  never = suite.Case("x", "never", kill=suite.kill_at(suite, "enospc", 1))  # never called
   assert suite.run_case(Family(), never, str(tmp_path / "a")).outcome == "not reached"
   lost = suite.Case("x", "lost", damage=lambda out: None)
   assert suite.run_case(Family(), lost, str(tmp_path / "b")).outcome == "loss"
