@@ -25,6 +25,7 @@ setup(
         "tqdm",  # progress bars on a terminal
         "scipy",  # bounded least squares of the latency tables' per-kind corrections
     ],
-    # jax (CPU): the tests train a found net under KERAS_BACKEND=jax without TensorFlow
-    extras_require={"test": ["pytest", "hypothesis", "jax"]},
+    # jax (CPU): the tests train a found net under KERAS_BACKEND=jax without TensorFlow;
+    # pytest-xdist: the suite runs on two workers (pytest.ini)
+    extras_require={"test": ["pytest", "pytest-xdist", "hypothesis", "jax"]},
 )

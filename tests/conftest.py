@@ -8,7 +8,9 @@ import pytest  # noqa: E402
 
 
 def pytest_configure(config):
-  config.addinivalue_line("markers", "slow: takes more than ~20 s on 2 cores")
+  config.addinivalue_line("markers", "slow: takes more than ~20 s on 2 cores (runs in CI)")
+  config.addinivalue_line(
+      "markers", "slow_tier: long checks run by hand, not in CI (`pytest -m slow_tier tests`)")
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +71,45 @@ def fashion_like_dir(tmp_path_factory):
     write_idx(directory / images_file, split.images[..., 0])
     write_idx(directory / labels_file, split.labels)
   return str(directory)
+
+
+def tiny_search_config(out, **kw):
+  """The tiny search most search tests run: 3 epochs of 6 steps (one warm-up), an arch update
+  every 2 steps from the second search epoch, checkpoints every 4 steps."""
+  from proxyless_tf.search.runner import SearchConfig
+  base = dict(out=str(out), space="tiny", batch_size=16, valid_per_class=5, warmup_epochs=1,
+              epochs=2, steps_per_epoch=6, arch_update_every=2, checkpoint_every=4,
+              ref_latency=0.4, latency_loss="add_linear", arch_lr=0.01)
+  base.update(kw)
+  return SearchConfig(**base)
+
+
+class TinySearch:
+  """Two runs of `tiny_search_config` on `make_synthetic_dataset()`, made once per test process:
+  `whole` ran to its end (`result`, `logs`), `stopped` stopped at step 13 (checkpoints 4, 8, 12,
+  13). Tests read them or resume a copy (`copy_stopped`); they never write into them."""
+
+  STOPPED_AT = 13
+
+  def __init__(self, root):
+    from proxyless_tf.latency.cost_model import FlopsCostModel
+    from proxyless_tf.search.runner import SearchRun
+    self.dataset = make_synthetic_dataset()
+    self.whole, self.stopped = root / "whole", root / "stopped"
+    self.logs = []
+    self.result = SearchRun(tiny_search_config(self.whole), FlopsCostModel(),
+                            log=self.logs.append, dataset=self.dataset).run()
+    SearchRun(tiny_search_config(self.stopped, max_steps=self.STOPPED_AT), FlopsCostModel(),
+              log=lambda *_: None, dataset=self.dataset).run()
+
+  def copy_stopped(self, out):
+    import shutil
+    shutil.copytree(self.stopped, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_search(tmp_path_factory) -> TinySearch:
+  """One tiny search (and its run stopped half-way) shared by the search, resume, fault and
+  lock tests: each SearchRun spends most of its seconds tracing its steps."""
+  return TinySearch(tmp_path_factory.mktemp("tiny_search"))

@@ -359,26 +359,34 @@ def _lost(before: dict[str, str], after: dict[str, str]) -> bool:
 
 class SearchFamily:
   """A tiny search (3 epochs of 6 steps, checkpoints every 4): stopped at step 13 for the damage
-  cases; compared on arch.json and history.json."""
+  cases; compared on arch.json and history.json. `shared`: conftest's TinySearch, whose two runs
+  of the same config stand in for the uninterrupted and the stopped run."""
 
   checkpoints = "checkpoints"
 
-  def __init__(self, root: str):
+  def __init__(self, root: str, shared=None):
     from conftest import make_synthetic_dataset
     self.dataset = make_synthetic_dataset()
+    if shared is not None:
+      assert shared.STOPPED_AT == 13
+      self.reference = self._outputs(str(shared.whole))
+      self.stopped = str(shared.stopped)
+      return
     self.reference = self.run(os.path.join(root, "whole"), resume=False)
     self.stopped = os.path.join(root, "stopped")
     self.run(self.stopped, resume=False, max_steps=13)
 
   def run(self, out: str, resume: bool, max_steps: int | None = None):
+    from conftest import tiny_search_config
     from proxyless_tf.latency.cost_model import FlopsCostModel
-    from proxyless_tf.search.runner import SearchConfig, SearchRun
-    config = SearchConfig(out=out, space="tiny", batch_size=16, valid_per_class=5,
-                          warmup_epochs=1, epochs=2, steps_per_epoch=6, arch_update_every=2,
-                          checkpoint_every=4, ref_latency=0.4, latency_loss="add_linear",
-                          arch_lr=0.01, max_steps=max_steps or 0)
+    from proxyless_tf.search.runner import SearchRun
+    config = tiny_search_config(out, max_steps=max_steps or 0)
     SearchRun(config, FlopsCostModel(), log=lambda *_: None, dataset=self.dataset).run(
         resume=resume)
+    return self._outputs(out)
+
+  @staticmethod
+  def _outputs(out: str):
     with open(os.path.join(out, "arch.json")) as f, open(os.path.join(out, "history.json")) as g:
       return f.read(), g.read()
 
@@ -499,12 +507,14 @@ def run_case(family, case: Case, out: str) -> Result:
 
 
 def run_in_process(root: str, short: bool, families=("search", "train", "table"),
-                   progress=None) -> list[Result]:
-  """Every in-process case of the chosen families, each in its own directory under `root`."""
+                   progress=None, shared_search=None) -> list[Result]:
+  """Every in-process case of the chosen families, each in its own directory under `root`
+  (`shared_search`: the search family's two runs, already made)."""
   makers = {"search": search_cases, "train": train_cases, "table": table_cases}
   results = []
   for name in families:
-    family = FAMILIES[name](os.path.join(root, name))
+    family = (SearchFamily(os.path.join(root, name), shared=shared_search)
+              if name == "search" else FAMILIES[name](os.path.join(root, name)))
     for i, case in enumerate(c for c in makers[name]() if c.short or not short):
       result = run_case(family, case, os.path.join(root, name, f"case{i}"))
       results.append(result)

@@ -16,16 +16,12 @@ from proxyless_tf.latency.cost_model import ExpectedCost, FlopsCostModel
 from proxyless_tf.search.objective import hardware_loss, rl_reward
 from proxyless_tf.search.runner import SearchConfig, SearchDiverged, SearchRun
 from proxyless_tf.space.space import get_space
+from conftest import tiny_search_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _config(out, **kw):
-  base = dict(out=str(out), space="tiny", batch_size=16, valid_per_class=5, warmup_epochs=1,
-              epochs=2, steps_per_epoch=6, arch_update_every=2, checkpoint_every=4,
-              ref_latency=0.4, latency_loss="add_linear", arch_lr=0.01)
-  base.update(kw)
-  return SearchConfig(**base)
+_config = tiny_search_config
 
 
 def _summary_tags(folder) -> set:
@@ -38,10 +34,8 @@ def _summary_tags(folder) -> set:
   return tags
 
 
-def test_search_writes_arch_png_checkpoints_and_logs(tmp_path, synthetic_dataset):
-  logs = []
-  result = SearchRun(_config(tmp_path), FlopsCostModel(), log=logs.append,
-                     dataset=synthetic_dataset).run()
+def test_search_writes_arch_png_checkpoints_and_logs(tiny_search):
+  tmp_path, logs, result = tiny_search.whole, tiny_search.logs, tiny_search.result
   arch = load_arch(result.arch_path)
   assert arch == result.config and arch.input_size == 16 and arch.num_classes == 10
   assert os.path.getsize(result.png_path) > 1000
@@ -65,9 +59,8 @@ def test_search_writes_arch_png_checkpoints_and_logs(tmp_path, synthetic_dataset
   assert any("epoch 3 (search)" in line for line in logs)
 
 
-def test_resume_continues_from_the_exact_step(tmp_path, synthetic_dataset):
-  SearchRun(_config(tmp_path, max_steps=10), FlopsCostModel(), log=lambda *_: None,
-            dataset=synthetic_dataset).run()
+def test_resume_continues_from_the_exact_step(tmp_path, synthetic_dataset, tiny_search):
+  tmp_path = tiny_search.copy_stopped(tmp_path / "run")  # stopped at step 13
   run = SearchRun(_config(tmp_path), FlopsCostModel(), log=lambda *_: None,
                   dataset=synthetic_dataset)
   with pytest.raises(UserError, match="pass --resume"):
@@ -75,7 +68,7 @@ def test_resume_continues_from_the_exact_step(tmp_path, synthetic_dataset):
   logs = []
   run = SearchRun(_config(tmp_path), FlopsCostModel(), log=logs.append, dataset=synthetic_dataset)
   result = run.run(resume=True)
-  assert any("at step 10/18" in line for line in logs)
+  assert any("at step 13/18" in line for line in logs)
   assert result.steps == 18 and int(run.step.numpy()) == 18
   assert [row["epoch"] for row in json.load(open(tmp_path / "history.json"))] == [1, 2, 3]
   with pytest.raises(UserError, match="different batch_size"):
@@ -83,15 +76,14 @@ def test_resume_continues_from_the_exact_step(tmp_path, synthetic_dataset):
               dataset=synthetic_dataset).run(resume=True)
 
 
-def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path, synthetic_dataset):
-  SearchRun(_config(tmp_path, max_steps=4), None, log=lambda *_: None,
-            dataset=synthetic_dataset).run()
-  run = SearchRun(_config(tmp_path, warmup_lr=1e30, lr=1e30), None, log=lambda *_: None,
+def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path, synthetic_dataset, tiny_search):
+  tmp_path = tiny_search.copy_stopped(tmp_path / "run")  # stopped at step 13
+  run = SearchRun(_config(tmp_path, warmup_lr=1e30, lr=1e30), FlopsCostModel(), log=lambda *_: None,
                   dataset=synthetic_dataset)
   with pytest.raises(SearchDiverged, match="became nan") as err:
     run.run(resume=True)
-  assert "ckpt-4" in str(err.value)
-  assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-4")
+  assert "ckpt-13" in str(err.value)
+  assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-13")
 
 
 def test_reinforce_search_runs(tmp_path, synthetic_dataset):
@@ -135,16 +127,16 @@ def test_expected_cost_equals_predictor_on_one_hot():
     assert expected.of_choices(choices) == pytest.approx(model.predict(space.derive(choices)))
 
 
-def test_same_flags_and_seed_give_the_same_run(tmp_path, synthetic_dataset):
-  runs = []
-  for name in ("a", "b"):
-    run = SearchRun(_config(tmp_path / name, max_steps=0), FlopsCostModel(), log=lambda *_: None,
-                    dataset=synthetic_dataset)
-    result = run.run()
-    runs.append((result.history, open(result.arch_path).read()))
+def test_same_flags_and_seed_give_the_same_run(tmp_path, synthetic_dataset, tiny_search):
+  runs = [(tiny_search.result.history, open(tiny_search.result.arch_path).read())]  # run "a"
+  run = SearchRun(_config(tmp_path / "b", max_steps=0), FlopsCostModel(), log=lambda *_: None,
+                  dataset=synthetic_dataset)
+  result = run.run()
+  runs.append((result.history, open(result.arch_path).read()))
   assert runs[0] == runs[1]
-  other = SearchRun(_config(tmp_path / "c", seed=1), FlopsCostModel(), log=lambda *_: None,
-                    dataset=synthetic_dataset).run()
+  # the first epoch's row is all the seed's check reads: its warm-up epoch is enough
+  other = SearchRun(_config(tmp_path / "c", seed=1, max_steps=6), FlopsCostModel(),
+                    log=lambda *_: None, dataset=synthetic_dataset).run()
   assert other.history[0]["train_loss"] != runs[0][0][0]["train_loss"]  # the seed matters
 
 
@@ -360,15 +352,14 @@ def test_a_missing_target_flag_file_is_an_error(monkeypatch, tmp_path):
   search_flags.apply_target_defaults("none")  # no file by design
 
 
-def test_resume_notices_a_changed_latency_table(tmp_path, synthetic_dataset):
-  SearchRun(_config(tmp_path, max_steps=3), FlopsCostModel(), log=lambda *_: None,
-            dataset=synthetic_dataset).run()
+def test_resume_notices_a_changed_latency_table(tmp_path, synthetic_dataset, tiny_search):
+  tmp_path = tiny_search.copy_stopped(tmp_path / "run")
   path = tmp_path / "search_config.json"
   saved = json.loads(path.read_text())
   saved["run_record"]["cost_model"]["table_sha256"] = "0" * 64  # as if measured with another table
   path.write_text(json.dumps(saved))
   with pytest.raises(UserError, match="different cost model"):
-    SearchRun(_config(tmp_path, max_steps=6), FlopsCostModel(), log=lambda *_: None,
+    SearchRun(_config(tmp_path, max_steps=15), FlopsCostModel(), log=lambda *_: None,
               dataset=synthetic_dataset).run(resume=True)
 
 

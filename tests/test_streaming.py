@@ -173,7 +173,7 @@ def _search_rss(root, out, stream) -> dict:
   return json.loads(lines[-1][4:])
 
 
-@pytest.mark.slow
+@pytest.mark.slow_tier  # a memory measurement of three searches: by hand, beside the benchmarks
 def test_streamed_search_memory_stays_flat_as_the_dataset_grows(tmp_path):
   """2k vs 20k images of 64x64x3 (12 KB decoded each: ~+480 MB when read into memory, the
   folder's train split doubling as its test split)."""
