@@ -57,6 +57,7 @@ def test_search_writes_arch_png_checkpoints_and_logs(tiny_search):
   assert any(line.startswith("learned distribution: entropy") and "close to uniform" in line
              for line in logs)
   assert any("epoch 3 (search)" in line for line in logs)
+  assert sum(line.startswith("projected: ") for line in logs) == 1  # once its steps are timed
 
 
 def test_resume_continues_from_the_exact_step(tmp_path, synthetic_dataset, tiny_search):
@@ -452,3 +453,26 @@ def test_rerank_keeps_the_best_short_training_and_a_resumed_run_trains_nothing_a
   assert [line.split(":")[0] for line in logs if line.startswith("re-ranking ")
           and "/4" in line] == ["re-ranking 4/4"]
   assert again.rerank_kept == result.rerank_kept and again.arch == result.arch
+
+
+def test_a_search_projects_its_wall_time_once_its_steps_are_timed():
+  from proxyless_tf.search.projection import CostProjection, count_arch_updates
+  logs = []
+  paper = CostProjection(weight_steps=37_000, arch_updates=7_000, log=logs.append)
+  paper.weight_step(300.0)  # the first call builds the program: not a steady step
+  for _ in range(5):
+    paper.weight_step(1.0)
+  assert len(logs) == 2 and logs[0].startswith("projected: 14:09:54 more for 36994 weight steps")
+  assert "not timed yet" in logs[0] and logs[1].startswith("note: this search is more than an "
+                                                           "hour on this CPU")
+  assert "flags/quickstart.flags" in logs[1]
+  for seconds in (200.0, 3.0, 3.0):
+    paper.arch_step(seconds)
+  assert len(logs) == 3 and logs[2].startswith("projected: 16:06:25") and "arch update 3 s" in logs[2]
+  quick = []
+  short = CostProjection(weight_steps=20, arch_updates=0, log=quick.append, device="GPU")
+  for seconds in (9.0, 1.0, 1.0, 2.0, 1.0, 1.0):
+    short.weight_step(seconds)
+  assert quick == [quick[0]] and quick[0].startswith("projected: 0:14 more for 14 weight steps")
+  # the loop's rule: from arch_start, every `interval` steps counted from the warm-up's end
+  assert count_arch_updates(range(0, 18), arch_start=12, warmup_steps=6, interval=2) == 3

@@ -24,6 +24,7 @@ from proxyless_tf.data.streaming import AUGMENTS
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import ExpectedCost
 from proxyless_tf.search.confidence import distribution_verdict
+from proxyless_tf.search.projection import CostProjection, count_arch_updates
 from proxyless_tf.search.steps import ArchObjective, SearchSteps
 from proxyless_tf.search.target_latency import (LatencyController, choices_at_latency,
                                                 parse_request, resolve_request)
@@ -517,22 +518,30 @@ class SearchRun:
     interval = self._arch_interval()
     arch_start = self.warmup_steps + c.arch_skip_epochs * self.steps_per_epoch
     t_start = time.monotonic()
+    projection = CostProjection(
+        end - start, count_arch_updates(range(start, end), arch_start, self.warmup_steps, interval),
+        self.log, device="GPU" if tf.config.list_logical_devices("GPU") else "CPU",
+        arch_name="REINFORCE update" if c.arch_algo == "rl" else "arch step")
     arch_loss = None
     for step in range(start, end):
       x, y = next(train_stream)
       warm = step < self.warmup_steps
       lr = (cosine(step, self.warmup_steps, c.warmup_lr) if warm
             else cosine(step - self.warmup_steps, self.total_steps - self.warmup_steps, c.lr))
+      t_step = time.monotonic()
       loss, acc = self.steps.weight_step(x, y, lr, uniform=warm)
       loss = float(loss)
+      projection.weight_step(time.monotonic() - t_step)
       self._check_finite(loss, "weight-step loss")
       self.epoch_sums.assign_add(tf.constant([loss, float(acc), 1.0, 0.0, 0.0], tf.float64))
       if step >= arch_start and (step - self.warmup_steps + 1) % interval == 0:
         vx, vy = next(valid_stream)
+        t_step = time.monotonic()
         if c.arch_algo == "rl":
           arch_loss, _, _ = self.steps.rl_update(vx, vy, c.rl_samples)
         else:
           arch_loss = float(self.steps.arch_step(vx, vy)[0])
+        projection.arch_step(time.monotonic() - t_step)
         self._check_finite(arch_loss, "arch-step loss")
         if self.controller is not None:
           self.controller.update(self.expected.of_choices(self.net.argmax_choices()))
