@@ -134,10 +134,14 @@ def test_no_retrace_and_only_sampled_paths_move(tiny_steps):
     shared = net.classifier.kernel
     assert not np.array_equal(before[id(shared)], shared.numpy())
   assert len(seen) > 1  # the sample changed ...
-  assert steps.trace_counts["weight_step"] == 1  # ... without retracing
+  traces = steps.path_traces()
+  assert traces and set(traces.values()) == {1}  # ... without retracing what was built
+  built = set(traces)
   for _ in range(3):
     steps.arch_step(x, y)
-  assert steps.trace_counts["arch_step"] == 1
+  assert set(steps.path_traces().values()) == {1}
+  # only what was sampled is built: never more functions than (op, candidate) pairs run
+  assert built <= set(steps.path_traces())
 
 
 def test_two_mode_arch_step_keeps_unsampled_probabilities(tiny_steps):
@@ -199,7 +203,7 @@ def test_reinforce_moves_towards_rewarded_choices():
   first = float(steps.rl_baseline.numpy())
   steps.rl_update(x, y, num_samples=4)
   assert bool(steps.rl_baseline_set.numpy()) and 0.0 <= first <= 1.0
-  assert steps.trace_counts["rl_sample"] == 1
+  assert set(steps.path_traces().values()) == {1}
 
 
 def test_path_masked_sgd_is_torch_nesterov_on_the_active_path_only():

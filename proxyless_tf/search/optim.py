@@ -59,15 +59,24 @@ class PathMaskedSGD(tf.Module):
     """`apply_if` (a bool tensor): skip the whole update when false (a non-finite float16 step)."""
     lr = tf.cast(learning_rate, tf.float32)
 
+    eager = tf.executing_eagerly()
+
     def update():
       self._update_all(self.shared, grads, variables, lr)
       for active, candidates in self.groups:
-        tf.switch_case(tf.convert_to_tensor(active), [
-            lambda c=c: self._update_all(c, grads, variables, lr) for c in candidates])
+        if eager:  # the search's eager steps: the sample is on the host (out of range: the
+          j = int(active.numpy())  # last, as tf.switch_case)
+          self._update_all(candidates[j if 0 <= j < len(candidates) else -1], grads, variables, lr)
+        else:
+          tf.switch_case(tf.convert_to_tensor(active), [
+              lambda c=c: self._update_all(c, grads, variables, lr) for c in candidates])
       return tf.constant(0)
 
     if apply_if is None:
       update()
+    elif eager:
+      if bool(apply_if):
+        update()
     else:
       tf.cond(apply_if, update, lambda: tf.constant(0))
     self.iterations.assign_add(1)

@@ -1,7 +1,11 @@
 """The traced steps of the search: weight step, gradient arch step, REINFORCE update, evaluation.
 
-Each step is a `tf.function` traced once: sampled paths live in non-trainable int variables, so a
-new sample changes values, not the graph (`trace_counts` lets tests check that).
+The steps run eagerly, as plain Python over compiled pieces: the sampled paths live in
+non-trainable int variables, are read on the host, and each mixed op runs its sampled candidate's
+own compiled function (`MixedOp.path_function`), built the first time it is sampled. A step's
+program is then what it samples, not every candidate of the space, which is what makes the
+paper's spaces start in seconds (`path_traces()` lets tests check that nothing is traced twice).
+The small REINFORCE update over the logits alone stays one `tf.function`.
 
 Every step runs through a tf.distribute strategy (the default one: a single device). Paths are
 sampled once per step in cross-replica context, from one generator, and assigned to the mirrored
@@ -85,7 +89,7 @@ class SearchSteps:
     self.arch_mode = arch_mode
     self.objective = objective or ArchObjective()
     self.label_smoothing = label_smoothing
-    self.trace_counts = collections.Counter()
+    self.trace_counts = collections.Counter()  # of the traced REINFORCE update
     self.weight_vars = net.weight_variables
     self.arch_vars = net.arch_variables
     index = {id(v): i for i, v in enumerate(self.weight_vars)}
@@ -98,18 +102,24 @@ class SearchSteps:
     self.rl_baseline = tf.Variable(0.0, trainable=False, name="rl_baseline")
     self.rl_baseline_set = tf.Variable(False, trainable=False, name="rl_baseline_set")
     self.rl_baseline_decay = rl_baseline_decay
-    # One program for warm-up and search (`uniform` is a tensor): a traced supernet step holds
-    # every candidate of every op and costs hundreds of MB of resident memory on a CPU.
-    self._weight_step = tf.function(self._weight_step_fn, autograph=False)
-    self._arch_step = tf.function(self._arch_step_fn, autograph=False)
-    self._evaluate = tf.function(self._evaluate_fn, autograph=False)
-    self._rl_sample = tf.function(self._rl_sample_fn, autograph=False)
+    # Eager steps over per-candidate compiled functions (module docstring). Traced whole, one
+    # step held every candidate of every op: minutes and GBs before the first step at 224.
+    self._weight_step = self._weight_step_fn
+    self._arch_step = self._arch_step_fn
+    self._evaluate = self._evaluate_fn
+    self._rl_sample = self._rl_sample_fn
     self._rl_apply = tf.function(self._rl_apply_fn, autograph=False)
 
   def set_arch_mode(self, arch_mode: str) -> None:
-    """Switches the gate-gradient mode (the arch step is traced anew)."""
+    """Switches the gate-gradient mode."""
     self.arch_mode = arch_mode
-    self._arch_step = tf.function(self._arch_step_fn, autograph=False)
+
+  def path_traces(self) -> dict:
+    """How often each built candidate function was traced, by (op, candidate, training): 1 each
+    when a new sample only calls another function, however many steps ran."""
+    return {(op.name, j, training): fn.experimental_get_tracing_count()
+            for op in self.net.mixed_ops
+            for (j, training), fn in op.__dict__.get("_path_functions", {}).items()}
 
   def checkpoint_items(self) -> dict:
     # the Keras optimizer's variables explicitly (tf.train.Checkpoint does not track them), keyed
@@ -147,7 +157,6 @@ class SearchSteps:
                              tf.constant(bool(uniform)))
 
   def _weight_step_fn(self, x, y, learning_rate, uniform):
-    self.trace_counts["weight_step"] += 1
     sample_paths(self.generator, self.net.mixed_ops, "single", uniform=uniform)
     loss, acc = self.strategy.run(self._weight_replica, args=(x, y, learning_rate))
     return self._sum(loss), self._sum(acc)
@@ -184,9 +193,17 @@ class SearchSteps:
     return self.strategy.experimental_distribute_values_from_function(local)
 
   def _all_reduce(self, grads):
+    """Sums over the replicas; a weight that the sampled path never touched has no gradient
+    (None) on every replica alike (they run the same path) and stays None."""
     if self.replicas == 1:
       return grads
-    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, grads)
+    present = [i for i, g in enumerate(grads) if g is not None]
+    summed = tf.distribute.get_replica_context().all_reduce(
+        tf.distribute.ReduceOp.SUM, [grads[i] for i in present])
+    out = list(grads)
+    for i, g in zip(present, summed):
+      out[i] = g
+    return out
 
   def _sum(self, value):
     return self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
@@ -199,7 +216,6 @@ class SearchSteps:
 
   def _arch_step_fn(self, x, y):
     """One update of alpha on a held-out batch: no label smoothing, BN in training mode."""
-    self.trace_counts["arch_step"] += 1
     sample_paths(self.generator, self.net.mixed_ops, self.arch_mode)
     old = [tf.identity(tf.convert_to_tensor(v)) for v in self.arch_vars]
     results = self.strategy.run(self._arch_replica, args=(x, y))
@@ -243,7 +259,6 @@ class SearchSteps:
   # -- REINFORCE -----------------------------------------------------------------------------------
 
   def _rl_sample_fn(self, x, y):
-    self.trace_counts["rl_sample"] += 1
     sample_paths(self.generator, self.net.mixed_ops, "single")
     # Batch statistics, as in the held-out evaluation: a rarely sampled path's moving statistics
     # are stale, and the reward would rank staleness instead of the architecture.
@@ -300,7 +315,6 @@ class SearchSteps:
     return loss_sum / size, correct / size
 
   def _evaluate_fn(self, x, y, training=False):
-    self.trace_counts["evaluate"] += 1
 
     def replica(x, y):
       logits = self.net(x, training=training, mode="single")

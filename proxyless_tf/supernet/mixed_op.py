@@ -13,6 +13,15 @@ Modes (`call(..., mode=...)`):
            gradient comes from autodiff through one-hot gates. The memory reference, and a
            cross-check: on the same sample it gives the same alpha gradient as full_v2.
 
+Where the program lives (why a search starts in seconds): run eagerly (the search's steps are
+plain Python over compiled pieces), the sampled index is read on the host and each candidate runs
+as its OWN `tf.function` (`path_function`), built the first time that candidate is sampled and
+reused for every later step. So the program grows with what has been sampled, not with every
+candidate of every op: the `proxyless` space at 224 takes its first weight step seconds after it
+is built instead of minutes (BENCHMARKS.md "Search cost"), and the original PyTorch code's
+habit (run and differentiate only the sampled path) holds. Traced inside a `tf.function` (a user's
+own graph), the same modes put every candidate under one `tf.switch_case` / `tf.cond` as before.
+
 The residual (where legal) is added here, outside the candidates, because the skip is shared: a
 `zero` candidate then makes the block an identity.
 
@@ -136,7 +145,22 @@ class MixedOp(keras.layers.Layer):
       return self.nested(x, j=self.ops[j], training=training)
     return self.ops[j](x, training=training)
 
+  def path_function(self, j: int, training) -> tf.types.experimental.PolymorphicFunction:
+    """Candidate j's forward as a compiled function of its own, built on first use. One per
+    (candidate, training): a new sample calls another one, nothing is traced again."""
+    key = (int(j), bool(training))
+    functions = self.__dict__.setdefault("_path_functions", {})
+    if key not in functions:
+      functions[key] = tf.function(lambda x, j=key[0], t=key[1]: self._run(j, x, t),
+                                   autograph=False, reduce_retracing=True)
+    return functions[key]
+
   def _switch(self, index, x, training):
+    if tf.executing_eagerly():  # the sample is on the host: run that candidate's function only
+      # out of range (a sample from non-finite logits) runs the last, as tf.switch_case does
+      j = int(index)
+      return self.path_function(j if 0 <= j < self.num_candidates else -1 % self.num_candidates,
+                                training)(x)
     return tf.switch_case(index, [lambda j=j: self._run(j, x, training)
                                   for j in range(self.num_candidates)])
 
@@ -159,6 +183,17 @@ class MixedOp(keras.layers.Layer):
     """Forward: only the active path. Backward: dx through that path, and
     dalpha = gate_grad(x, alpha, active, out, dy) from the gate gradients of the mode."""
     active = tf.convert_to_tensor(self.active)
+    if tf.executing_eagerly():
+      # The path's own function, seen by the caller's tape alone (dx through its cached backward);
+      # the gate gradient rides on an identity of its output. A second tape around the call
+      # would make TensorFlow build that function's backward anew at every step.
+      out = self._switch(active, x, training)
+
+      @tf.custom_gradient
+      def gate(out, alpha):
+        return tf.identity(out), lambda dy: (dy, gate_grad(x, alpha, active, out, dy))
+
+      return gate(out, tf.convert_to_tensor(self.alpha))
 
     @tf.custom_gradient
     def gated(x, alpha):
@@ -177,12 +212,21 @@ class MixedOp(keras.layers.Layer):
 
   def _rerun_gate(self, index, x, training, dy):
     """dL/dg of a candidate that is not in memory: re-run it on x, keep nothing."""
-    out = (self._run(index, x, training) if isinstance(index, int)
-           else self._switch(index, x, training))
+    if tf.executing_eagerly():
+      out = self.path_function(int(index), training)(x)
+    else:
+      out = (self._run(index, x, training) if isinstance(index, int)
+             else self._switch(index, x, training))
     return _dot(tf.stop_gradient(out), dy)
 
   def _full_v2(self, x, training):
     def gate_grad(x, alpha, active, out, dy):
+      if tf.executing_eagerly():  # one candidate at a time, the sampled one's output reused
+        chosen = int(active)
+        dg = [tf.constant(0.0) if self.ops[j] is None else
+              _dot(out, dy) if j == chosen else self._rerun_gate(j, x, training, dy)
+              for j in range(self.num_candidates)]
+        return gate_grad_to_alpha(tf.stack(dg), tf.nn.softmax(alpha))
       # One re-run at a time: without the chain the executor may run the candidates side by
       # side and hold several candidates' activations at once.
       dg, previous = [], []
@@ -219,7 +263,11 @@ class MixedOp(keras.layers.Layer):
       return tf.one_hot(active, n, dtype=alpha.dtype), grad
 
     gates = binary_gates(tf.convert_to_tensor(self.alpha))
-    outs = [self._run(j, x, training) for j in range(n)]
+    if tf.executing_eagerly():
+      outs = [tf.zeros_like(x) if self.ops[j] is None else self.path_function(j, training)(x)
+              for j in range(n)]
+    else:
+      outs = [self._run(j, x, training) for j in range(n)]
     return tf.add_n([tf.cast(gates[j], outs[j].dtype) * outs[j] for j in range(n)])
 
   # -- two-path rescale ----------------------------------------------------------------------------
