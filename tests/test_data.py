@@ -76,7 +76,8 @@ def test_tfds_without_prepared_data_fails_fast(tmp_path, capfd):
   # one line the user sees is ours
   (tmp_path / "mnist" / "3.0.1").mkdir(parents=True)
   capfd.readouterr()
-  with pytest.raises(UserError, match="with any --target .* in minutes on a CPU: --dataset=fashion_mnist_local"):
+  with pytest.raises(UserError, match="with any --target .* in minutes on a CPU: "
+                                      "--dataset=fashion_mnist_local"):
     load_dataset("mnist", str(tmp_path))
   assert "dataset_info.json" not in capfd.readouterr().err
 

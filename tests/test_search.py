@@ -79,8 +79,8 @@ def test_resume_continues_from_the_exact_step(tmp_path, synthetic_dataset, tiny_
 
 def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path, synthetic_dataset, tiny_search):
   tmp_path = tiny_search.copy_stopped(tmp_path / "run")  # stopped at step 13
-  run = SearchRun(_config(tmp_path, warmup_lr=1e30, lr=1e30), FlopsCostModel(), log=lambda *_: None,
-                  dataset=synthetic_dataset)
+  run = SearchRun(_config(tmp_path, warmup_lr=1e30, lr=1e30), FlopsCostModel(),
+                  log=lambda *_: None, dataset=synthetic_dataset)
   with pytest.raises(SearchDiverged, match="became nan") as err:
     run.run(resume=True)
   assert "ckpt-13" in str(err.value)
@@ -468,7 +468,8 @@ def test_a_search_projects_its_wall_time_once_its_steps_are_timed():
   assert "flags/quickstart.flags" in logs[1]
   for seconds in (200.0, 3.0, 3.0):
     paper.arch_step(seconds)
-  assert len(logs) == 3 and logs[2].startswith("projected: 16:06:25") and "arch update 3 s" in logs[2]
+  assert len(logs) == 3 and logs[2].startswith("projected: 16:06:25")
+  assert "arch update 3 s" in logs[2]
   quick = []
   short = CostProjection(weight_steps=20, arch_updates=0, log=quick.append, device="GPU")
   for seconds in (9.0, 1.0, 1.0, 2.0, 1.0, 1.0):

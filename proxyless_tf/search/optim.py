@@ -50,10 +50,34 @@ class PathMaskedSGD(tf.Module):
         momentum=tf.constant(self.momentum, var.dtype), use_nesterov=self.nesterov)
 
   def _update_all(self, indices, grads, variables, lr):
+    if tf.executing_eagerly() and not tf.distribute.has_strategy():
+      return self._compiled_update(indices, grads, variables, lr)
     for i in indices:
       if grads[i] is not None:
         self._update(variables[i], self.slots[i], grads[i], lr)
     return tf.constant(0)
+
+  def _compiled_update(self, indices, grads, variables, lr):
+    """Eager steps on one device: one compiled update per group of weights (a candidate's, the
+    shared ones), built the first time that group is trained, instead of an eager op per weight.
+    (Under a tf.distribute strategy each replica updates its own copies eagerly.)"""
+    present = tuple(i for i in indices if grads[i] is not None)
+    if not present:
+      return tf.constant(0)
+    functions = self.__dict__.setdefault("_update_functions", {})
+    if present not in functions:
+      functions[present] = tf.function(self._group_update(present, list(variables)),
+                                       autograph=False)
+    return functions[present]([tf.convert_to_tensor(grads[i]) for i in present], lr)
+
+  def _group_update(self, present, variables):
+    """The update of the weights `present` (captured, not arguments: a variable passed to a
+    tf.function arrives as a tensor)."""
+    def update(group_grads, lr):
+      for i, g in zip(present, group_grads):
+        self._update(variables[i], self.slots[i], g, lr)
+      return tf.constant(0)
+    return update
 
   def apply(self, grads, variables, learning_rate, apply_if=None) -> None:
     """`apply_if` (a bool tensor): skip the whole update when false (a non-finite float16 step)."""

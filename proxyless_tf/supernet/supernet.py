@@ -91,9 +91,27 @@ class Supernet(SupernetArch, keras.Model):
     self.built = True
 
   def call(self, inputs, training=None, mode: str = "single"):
-    x = self.first_block(self.stem(inputs, training=training), training=training)
+    x = self._part("front", self._front, training)(inputs)
     for op in self.mixed_ops:
       x = op(x, training=training, mode=mode)
+    return self._part("back", self._back, training)(x)
+
+  def _front(self, inputs, training):
+    return self.first_block(self.stem(inputs, training=training), training=training)
+
+  def _back(self, x, training):
     x = self.pool(self.head(x, training=training))
     # float32 logits under a mixed-precision policy: the loss and its gradients start in float32
     return tf.cast(self.classifier(self.dropout(x, training=training)), tf.float32)
+
+  def _part(self, name: str, fn, training):
+    """The fixed parts around the mixed ops: run eagerly (the search's steps), each is one
+    compiled function, as every sampled candidate is (`MixedOp.path_function`)."""
+    if not tf.executing_eagerly():
+      return lambda x: fn(x, training)
+    functions = self.__dict__.setdefault("_part_functions", {})
+    key = (name, bool(training))
+    if key not in functions:
+      functions[key] = tf.function(lambda x: fn(x, key[1]), autograph=False,
+                                   reduce_retracing=True)
+    return functions[key]
