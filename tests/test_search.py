@@ -459,21 +459,29 @@ def test_a_search_projects_its_wall_time_once_its_steps_are_timed():
   from proxyless_tf.search.projection import CostProjection, count_arch_updates
   logs = []
   paper = CostProjection(weight_steps=37_000, arch_updates=7_000, log=logs.append)
-  paper.weight_step(300.0)  # the first call builds the program: not a steady step
+  paper.weight_step(300.0)  # the first call builds programs: not a steady step
+  paper.weight_step(30.0, built=True)  # a candidate sampled for the first time: neither
   for _ in range(5):
     paper.weight_step(1.0)
-  assert len(logs) == 2 and logs[0].startswith("projected: 14:09:54 more for 36994 weight steps")
+  assert len(logs) == 2 and logs[0].startswith("projected: 14:09:53 more for 36993 weight steps")
   assert "not timed yet" in logs[0] and logs[1].startswith("note: this search is more than an "
                                                            "hour on this CPU")
   assert "flags/quickstart.flags" in logs[1]
   for seconds in (200.0, 3.0, 3.0):
     paper.arch_step(seconds)
-  assert len(logs) == 3 and logs[2].startswith("projected: 16:06:25")
+  assert len(logs) == 3 and logs[2].startswith("projected: 16:06:24")
   assert "arch update 3 s" in logs[2]
   quick = []
   short = CostProjection(weight_steps=20, arch_updates=0, log=quick.append, device="GPU")
   for seconds in (9.0, 1.0, 1.0, 2.0, 1.0, 1.0):
     short.weight_step(seconds)
   assert quick == [quick[0]] and quick[0].startswith("projected: 0:14 more for 14 weight steps")
+  # a space whose steps keep building pieces: projected from its latest steps, said so
+  building = []
+  tree = CostProjection(weight_steps=1000, arch_updates=0, log=building.append)
+  for _ in range(40):
+    tree.weight_step(2.0, built=True)
+  assert len(building) == 1 and building[0].startswith("projected: 32:00 more for 960 weight")
+  assert "still building new pieces: an upper bound" in building[0]
   # the loop's rule: from arch_start, every `interval` steps counted from the warm-up's end
   assert count_arch_updates(range(0, 18), arch_start=12, warmup_steps=6, interval=2) == 3

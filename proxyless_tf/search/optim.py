@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from proxyless_tf.utils.compiled import cached
+
 
 class PathMaskedSGD(tf.Module):
   """`groups`: per mixed op, (its active-index variable, per candidate the indices into
@@ -64,11 +66,9 @@ class PathMaskedSGD(tf.Module):
     present = tuple(i for i in indices if grads[i] is not None)
     if not present:
       return tf.constant(0)
-    functions = self.__dict__.setdefault("_update_functions", {})
-    if present not in functions:
-      functions[present] = tf.function(self._group_update(present, list(variables)),
-                                       autograph=False)
-    return functions[present]([tf.convert_to_tensor(grads[i]) for i in present], lr)
+    update = cached(self, "_update_functions", present,
+                    lambda: self._group_update(present, list(variables)))
+    return update([tf.convert_to_tensor(grads[i]) for i in present], lr)
 
   def _group_update(self, present, variables):
     """The update of the weights `present` (captured, not arguments: a variable passed to a

@@ -1,11 +1,13 @@
 """What a search will cost, said as soon as its first steps are timed.
 
 The paper's recipe (160 epochs of a 21-mixed-op space at 224) is days on a CPU; a user who starts
-it there should learn that after a few steps, not after an hour of silence. The first call of each
-step builds its program and is left out; the steady steps that follow are timed (median), and the
-remaining weight steps and arch updates are priced at those times. The projection is said once when
-the weight step is timed and again when the arch step is (until then an arch update is priced as
-two weight steps, and the line says so).
+it there should learn that after a few steps, not after an hour of silence. A step that built a
+compiled piece (a candidate sampled for the first time, see supernet/mixed_op.py) is not a steady
+step and is left out; the steady steps are timed (median), and the remaining weight steps and arch
+updates are priced at those times. The projection is said once when the weight step is timed and
+again when the arch step is (until then an arch update is priced as two weight steps, and the line
+says so). A space whose steps keep building new pieces is projected from its latest steps after
+`FALLBACK_CALLS` steps, and the line says that too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from proxyless_tf.utils.progress import format_seconds
 # steady steps timed before a projection: the first call of a step (its program's build) is not
 WEIGHT_SAMPLES = 5
 ARCH_SAMPLES = 2
+FALLBACK_CALLS = 40
 LONG_SECONDS = 3600.0
 QUICK_FLAGS = ("`--flagfile=flags/quickstart.flags` (minutes here), or a smaller space and input: "
                "`--space=small --input_size=32 --warmup_epochs=2 --epochs=3 --steps_per_epoch=100`")
@@ -43,18 +46,24 @@ class CostProjection:
     self.said = set()
     self.projected: float | None = None
 
-  def weight_step(self, seconds: float) -> None:
+  def weight_step(self, seconds: float, built: bool = False) -> None:
+    """`built`: the step made new compiled pieces (the first call always does)."""
     self.weight_calls += 1
-    if self.weight_calls > 1:  # the first built the program
+    if self.weight_calls > 1 and not built:
       self.weight_times.append(seconds)
+    self.weight_latest = (getattr(self, "weight_latest", []) + [seconds])[-WEIGHT_SAMPLES:]
     if len(self.weight_times) == WEIGHT_SAMPLES:
       self._say("weight")
+    elif self.weight_calls == FALLBACK_CALLS and "weight" not in self.said:
+      self.weight_times = list(self.weight_latest)
+      self.still_building = True
+      self._say("weight")
 
-  def arch_step(self, seconds: float) -> None:
+  def arch_step(self, seconds: float, built: bool = False) -> None:
     self.arch_calls += 1
-    if self.arch_calls > 1:
+    if self.arch_calls > 1 and not built:
       self.arch_times.append(seconds)
-    if len(self.arch_times) == ARCH_SAMPLES and len(self.weight_times) >= WEIGHT_SAMPLES:
+    if len(self.arch_times) == ARCH_SAMPLES and "weight" in self.said:
       self._say("arch")
 
   def _say(self, when: str) -> None:
@@ -72,9 +81,12 @@ class CostProjection:
     self.projected = seconds
     arch_text = (f"{self.arch_name} {arch:.3g} s" if timed else
                  f"{self.arch_name} not timed yet, priced at 2 weight steps")
+    building = (", steps still building new pieces: an upper bound"
+                if getattr(self, "still_building", False) else "")
+    arch_text = f", {arch_text}" if self.arch_updates > 0 else ""
     self.log(f"projected: {format_seconds(seconds)} more for {left_weight} weight steps and "
              f"{max(0, left_arch)} {self.arch_name}s on this {self.device} (weight step "
-             f"{weight:.3g} s, {arch_text}; each epoch adds its held-out evaluation)")
+             f"{weight:.3g} s{arch_text}{building}; each epoch adds its held-out evaluation)")
     if seconds > LONG_SECONDS and "long" not in self.said and self.device == "CPU":
       self.said.add("long")
       self.log(f"note: this search is more than an hour on this CPU; for a run of minutes use "

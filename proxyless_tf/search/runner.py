@@ -528,20 +528,20 @@ class SearchRun:
       warm = step < self.warmup_steps
       lr = (cosine(step, self.warmup_steps, c.warmup_lr) if warm
             else cosine(step - self.warmup_steps, self.total_steps - self.warmup_steps, c.lr))
-      t_step = time.monotonic()
+      t_step, built = time.monotonic(), self.steps.programs_built()
       loss, acc = self.steps.weight_step(x, y, lr, uniform=warm)
       loss = float(loss)
-      projection.weight_step(time.monotonic() - t_step)
+      projection.weight_step(time.monotonic() - t_step, self.steps.programs_built() > built)
       self._check_finite(loss, "weight-step loss")
       self.epoch_sums.assign_add(tf.constant([loss, float(acc), 1.0, 0.0, 0.0], tf.float64))
       if step >= arch_start and (step - self.warmup_steps + 1) % interval == 0:
         vx, vy = next(valid_stream)
-        t_step = time.monotonic()
+        t_step, built = time.monotonic(), self.steps.programs_built()
         if c.arch_algo == "rl":
           arch_loss, _, _ = self.steps.rl_update(vx, vy, c.rl_samples)
         else:
           arch_loss = float(self.steps.arch_step(vx, vy)[0])
-        projection.arch_step(time.monotonic() - t_step)
+        projection.arch_step(time.monotonic() - t_step, self.steps.programs_built() > built)
         self._check_finite(arch_loss, "arch-step loss")
         if self.controller is not None:
           self.controller.update(self.expected.of_choices(self.net.argmax_choices()))

@@ -33,6 +33,7 @@ from proxyless_tf.search.loss_scale import DynamicLossScale
 from proxyless_tf.search.objective import hardware_loss, rl_reward
 from proxyless_tf.search.optim import PathMaskedSGD
 from proxyless_tf.search.sampling import sample_paths
+from proxyless_tf.utils.compiled import count
 
 
 @dataclasses.dataclass
@@ -113,6 +114,12 @@ class SearchSteps:
   def set_arch_mode(self, arch_mode: str) -> None:
     """Switches the gate-gradient mode."""
     self.arch_mode = arch_mode
+
+  def programs_built(self) -> int:
+    """How many compiled pieces exist so far: a step that made new ones was not a steady step
+    (the cost projection leaves it out)."""
+    return (sum(count(op, "_path_functions") for op in self.net.mixed_ops)
+            + count(self.net, "_part_functions") + count(self.weight_opt, "_update_functions"))
 
   def path_traces(self) -> dict:
     """How often each built candidate function was traced, by (op, candidate, training): 1 each

@@ -42,6 +42,7 @@ import tensorflow as tf
 from proxyless_tf.errors import UserError
 from proxyless_tf.space.space import Candidate
 from proxyless_tf.supernet.nested import NestedMBConvs
+from proxyless_tf.utils.compiled import cached
 
 ARCH_MODES = ("full_v2", "two", "full")
 MODES = ("single",) + ARCH_MODES
@@ -148,12 +149,9 @@ class MixedOp(keras.layers.Layer):
   def path_function(self, j: int, training) -> tf.types.experimental.PolymorphicFunction:
     """Candidate j's forward as a compiled function of its own, built on first use. One per
     (candidate, training): a new sample calls another one, nothing is traced again."""
-    key = (int(j), bool(training))
-    functions = self.__dict__.setdefault("_path_functions", {})
-    if key not in functions:
-      functions[key] = tf.function(lambda x, j=key[0], t=key[1]: self._run(j, x, t),
-                                   autograph=False, reduce_retracing=True)
-    return functions[key]
+    j, training = int(j), bool(training)
+    return cached(self, "_path_functions", (j, training),
+                  lambda: lambda x: self._run(j, x, training))
 
   def _switch(self, index, x, training):
     if tf.executing_eagerly():  # the sample is on the host: run that candidate's function only

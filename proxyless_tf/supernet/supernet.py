@@ -9,6 +9,7 @@ import tensorflow as tf
 from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
 from proxyless_tf.space.space import SearchSpace
 from proxyless_tf.supernet.mixed_op import MixedOp
+from proxyless_tf.utils.compiled import cached
 
 
 def entropy_nats(probabilities) -> float:
@@ -109,9 +110,6 @@ class Supernet(SupernetArch, keras.Model):
     compiled function, as every sampled candidate is (`MixedOp.path_function`)."""
     if not tf.executing_eagerly():
       return lambda x: fn(x, training)
-    functions = self.__dict__.setdefault("_part_functions", {})
-    key = (name, bool(training))
-    if key not in functions:
-      functions[key] = tf.function(lambda x: fn(x, key[1]), autograph=False,
-                                   reduce_retracing=True)
-    return functions[key]
+    training = bool(training)
+    return cached(self, "_part_functions", (name, training),
+                  lambda: lambda x: fn(x, training))
