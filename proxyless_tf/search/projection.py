@@ -16,7 +16,7 @@ import statistics
 
 from proxyless_tf.utils.progress import format_seconds
 
-# steady steps timed before a projection: the first call of a step (its program's build) is not
+# steady steps timed before a projection (steps that built compiled pieces do not count)
 WEIGHT_SAMPLES = 5
 ARCH_SAMPLES = 2
 FALLBACK_CALLS = 40
@@ -43,6 +43,8 @@ class CostProjection:
     self.arch_times: list[float] = []
     self.weight_calls = 0
     self.arch_calls = 0
+    self.weight_latest: list[float] = []  # the latest steps, built or not (the fallback)
+    self.still_building = False
     self.said = set()
     self.projected: float | None = None
 
@@ -51,7 +53,7 @@ class CostProjection:
     self.weight_calls += 1
     if self.weight_calls > 1 and not built:
       self.weight_times.append(seconds)
-    self.weight_latest = (getattr(self, "weight_latest", []) + [seconds])[-WEIGHT_SAMPLES:]
+    self.weight_latest = (self.weight_latest + [seconds])[-WEIGHT_SAMPLES:]
     if len(self.weight_times) == WEIGHT_SAMPLES:
       self._say("weight")
     elif self.weight_calls == FALLBACK_CALLS and "weight" not in self.said:
@@ -81,8 +83,7 @@ class CostProjection:
     self.projected = seconds
     arch_text = (f"{self.arch_name} {arch:.3g} s" if timed else
                  f"{self.arch_name} not timed yet, priced at 2 weight steps")
-    building = (", steps still building new pieces: an upper bound"
-                if getattr(self, "still_building", False) else "")
+    building = ", steps still building new pieces: an upper bound" if self.still_building else ""
     arch_text = f", {arch_text}" if self.arch_updates > 0 else ""
     self.log(f"projected: {format_seconds(seconds)} more for {left_weight} weight steps and "
              f"{max(0, left_arch)} {self.arch_name}s on this {self.device} (weight step "

@@ -1,4 +1,4 @@
-"""The traced steps of the search: weight step, gradient arch step, REINFORCE update, evaluation.
+"""The steps of the search: weight step, gradient arch step, REINFORCE update, evaluation.
 
 The steps run eagerly, as plain Python over compiled pieces: the sampled paths live in
 non-trainable int variables, are read on the host, and each mixed op runs its sampled candidate's

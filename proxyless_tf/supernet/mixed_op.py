@@ -18,7 +18,7 @@ plain Python over compiled pieces), the sampled index is read on the host and ea
 as its OWN `tf.function` (`path_function`), built the first time that candidate is sampled and
 reused for every later step. So the program grows with what has been sampled, not with every
 candidate of every op: the `proxyless` space at 224 takes its first weight step seconds after it
-is built instead of minutes (BENCHMARKS.md "Search cost"), and the original PyTorch code's
+is built instead of minutes (BENCHMARKS.md "Search start-up"), and the original PyTorch code's
 habit (run and differentiate only the sampled path) holds. Traced inside a `tf.function` (a user's
 own graph), the same modes put every candidate under one `tf.switch_case` / `tf.cond` as before.
 
@@ -157,7 +157,7 @@ class MixedOp(keras.layers.Layer):
     if tf.executing_eagerly():  # the sample is on the host: run that candidate's function only
       # out of range (a sample from non-finite logits) runs the last, as tf.switch_case does
       j = int(index)
-      return self.path_function(j if 0 <= j < self.num_candidates else -1 % self.num_candidates,
+      return self.path_function(j if 0 <= j < self.num_candidates else self.num_candidates - 1,
                                 training)(x)
     return tf.switch_case(index, [lambda j=j: self._run(j, x, training)
                                   for j in range(self.num_candidates)])
