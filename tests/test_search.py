@@ -14,7 +14,7 @@ from proxyless_tf.arch import load_arch
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import ExpectedCost, FlopsCostModel
 from proxyless_tf.search.objective import hardware_loss, rl_reward
-from proxyless_tf.search.runner import SearchConfig, SearchDiverged, SearchRun
+from proxyless_tf.search.runner import SearchDiverged, SearchRun
 from proxyless_tf.space.space import get_space
 from conftest import tiny_search_config
 
