@@ -46,7 +46,6 @@ class CostProjection:
     self.weight_latest: list[float] = []  # the latest steps, built or not (the fallback)
     self.still_building = False
     self.said = set()
-    self.projected: float | None = None
 
   def weight_step(self, seconds: float, built: bool = False) -> None:
     """`built`: the step made new compiled pieces (the first call always does)."""
@@ -80,11 +79,9 @@ class CostProjection:
     if when == "arch" and left_arch <= 0:
       return
     seconds = max(0, left_weight) * weight + max(0, left_arch) * arch
-    self.projected = seconds
-    arch_text = (f"{self.arch_name} {arch:.3g} s" if timed else
-                 f"{self.arch_name} not timed yet, priced at 2 weight steps")
+    arch_text = ("" if self.arch_updates <= 0 else f", {self.arch_name} {arch:.3g} s" if timed
+                 else f", {self.arch_name} not timed yet, priced at 2 weight steps")
     building = ", steps still building new pieces: an upper bound" if self.still_building else ""
-    arch_text = f", {arch_text}" if self.arch_updates > 0 else ""
     self.log(f"projected: {format_seconds(seconds)} more for {left_weight} weight steps and "
              f"{max(0, left_arch)} {self.arch_name}s on this {self.device} (weight step "
              f"{weight:.3g} s{arch_text}{building}; each epoch adds its held-out evaluation)")

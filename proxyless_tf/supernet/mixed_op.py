@@ -210,11 +210,8 @@ class MixedOp(keras.layers.Layer):
 
   def _rerun_gate(self, index, x, training, dy):
     """dL/dg of a candidate that is not in memory: re-run it on x, keep nothing."""
-    if tf.executing_eagerly():
-      out = self.path_function(int(index), training)(x)
-    else:
-      out = (self._run(index, x, training) if isinstance(index, int)
-             else self._switch(index, x, training))
+    out = (self._run(index, x, training) if isinstance(index, int) and not tf.executing_eagerly()
+           else self._switch(index, x, training))
     return _dot(tf.stop_gradient(out), dy)
 
   def _full_v2(self, x, training):
@@ -261,11 +258,9 @@ class MixedOp(keras.layers.Layer):
       return tf.one_hot(active, n, dtype=alpha.dtype), grad
 
     gates = binary_gates(tf.convert_to_tensor(self.alpha))
-    if tf.executing_eagerly():
-      outs = [tf.zeros_like(x) if self.ops[j] is None else self.path_function(j, training)(x)
-              for j in range(n)]
-    else:
-      outs = [self._run(j, x, training) for j in range(n)]
+    run = (lambda j: self.path_function(j, training)(x)) if tf.executing_eagerly() else (
+        lambda j: self._run(j, x, training))
+    outs = [run(j) for j in range(n)]
     return tf.add_n([tf.cast(gates[j], outs[j].dtype) * outs[j] for j in range(n)])
 
   # -- two-path rescale ----------------------------------------------------------------------------
