@@ -119,7 +119,7 @@ def tfds_builder(name: str, data_dir: str | None = None):
                     "you have, with any --target (a table for its input size is made), in "
                     "minutes on a CPU: --dataset=fashion_mnist_local (installed) --space=small "
                     "--input_size=32 --batch_size=64 --warmup_epochs=2 --epochs=3 "
-                    "--steps_per_epoch=100 (or --dataset=folder:PATH)")
+                    "--steps_per_epoch=100 --latency_loss=add_linear (or --dataset=folder:PATH)")
   return builder
 
 
