@@ -13,6 +13,7 @@ from __future__ import annotations
 import keras
 
 from proxyless_tf.arch.tree import Node, edge_inputs, node_from_dict, parse_op
+from proxyless_tf.model.batch_norm import batch_norm
 from proxyless_tf.model.layers import SplitDepthwiseConv2D, conv_initializer
 
 
@@ -98,7 +99,7 @@ class PreActOp(keras.layers.Layer):
   def call(self, inputs, training=None):
     x = inputs
     if self.bn is not None:
-      x = self.bn(x, training=training)
+      x = batch_norm(self.bn, x, training)
     if self.relu:
       x = keras.ops.relu(x)
     if self.pad:
@@ -203,7 +204,7 @@ class TreeCell(keras.layers.Layer):
       e = self.call_edge(self.edge_index[path], branch_in, training, mode)
       out = e if edge.child is None else self._call_node(edge.child, path, e, training, mode)
       if path in self.branch_bn_index:
-        out = self.branch_bns[self.branch_bn_index[path]](out, training=training) + e
+        out = batch_norm(self.branch_bns[self.branch_bn_index[path]], out, training) + e
       outs.append(out)
     if node.merge == "concat":
       return keras.ops.concatenate(outs, axis=-1)
@@ -266,7 +267,7 @@ class ResidualTreeBlock(keras.layers.Layer):
     x = self.cell(x, training=training, mode=mode)
     x = self.out_bottle(x, training=training)
     if self.final_bn is not None:
-      x = self.final_bn(x, training=training)
+      x = batch_norm(self.final_bn, x, training)
     skip = inputs if self.shortcut is None else self.shortcut(inputs)
     extra = self.filters - int(inputs.shape[-1])
     if extra:

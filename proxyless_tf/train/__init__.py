@@ -76,12 +76,32 @@ def _compiled_model(config, steps: int, lr, momentum, weight_decay, label_smooth
   from proxyless_tf.model import build_model
   model = build_model(config)
   schedule = keras.optimizers.schedules.CosineDecay(lr, steps)
+  sgd = keras.optimizers.SGD
+  if keras.backend.backend() == "tensorflow":  # one fused op per variable (fused_sgd.py says why)
+    from proxyless_tf.train.fused_sgd import FusedSGD as sgd
   model.compile(
-      optimizer=keras.optimizers.SGD(schedule, momentum=momentum, nesterov=True,
-                                     weight_decay=weight_decay),
+      optimizer=sgd(schedule, momentum=momentum, nesterov=True, weight_decay=weight_decay),
       loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
       metrics=["accuracy"])
+  if keras.backend.backend() == "tensorflow":
+    _build_training_state(model, config.num_classes)
   return model
+
+
+def _build_training_state(model, num_classes: int) -> None:
+  """Create the optimizer's, metrics' and loss's variables before `fit` traces its step: made
+  inside that trace instead, they make TensorFlow trace the whole step a second time (doubling
+  a tree-cell net's wait before its first step). The metrics and loss are built on a symbolic
+  trace of their own, without the model."""
+  import tensorflow as tf
+  model.optimizer.build(model.trainable_variables)
+  spec = tf.TensorSpec((None, num_classes), tf.float32)
+
+  def metrics_and_loss(y, y_pred):
+    model.compute_metrics(None, y, y_pred)
+    return model.compute_loss(None, y, y_pred, training=False)
+
+  tf.function(metrics_and_loss).get_concrete_function(spec, spec)
 
 
 def _finish(model, config, out: str, dtype_policy: str, backup, chief: bool = True):
