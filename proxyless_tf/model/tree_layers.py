@@ -262,10 +262,14 @@ class ResidualTreeBlock(keras.layers.Layer):
       self.final_bn.build(self.out_bottle.compute_output_shape(shape))
     self.built = True
 
+  def call_layer(self, layer, x, training):
+    """A bottleneck (the search's block runs it through a shared compiled function)."""
+    return layer(x, training=training)
+
   def call(self, inputs, training=None, mode: str | None = None):
-    x = self.in_bottle(inputs, training=training)
+    x = self.call_layer(self.in_bottle, inputs, training)
     x = self.cell(x, training=training, mode=mode)
-    x = self.out_bottle(x, training=training)
+    x = self.call_layer(self.out_bottle, x, training)
     if self.final_bn is not None:
       x = batch_norm(self.final_bn, x, training)
     skip = inputs if self.shortcut is None else self.shortcut(inputs)

@@ -23,6 +23,11 @@ import tensorflow as tf
 from proxyless_tf.utils.compiled import cached
 
 
+def _tf_variable(variable):
+  """A Keras variable's TensorFlow variable (a tf.function argument then stays a variable)."""
+  return getattr(variable, "value", variable) if not isinstance(variable, tf.Variable) else variable
+
+
 class PathMaskedSGD(tf.Module):
   """`groups`: per mixed op, (its active-index variable, per candidate the indices into
   `variables` of that candidate's weights). Variables in no group are shared: always updated."""
@@ -60,24 +65,23 @@ class PathMaskedSGD(tf.Module):
     return tf.constant(0)
 
   def _compiled_update(self, indices, grads, variables, lr):
-    """Eager steps on one device: one compiled update per group of weights (a candidate's, the
-    shared ones), built the first time that group is trained, instead of an eager op per weight.
-    (Under a tf.distribute strategy each replica updates its own copies eagerly.)"""
-    present = tuple(i for i in indices if grads[i] is not None)
+    """Eager steps on one device: each group of weights (a candidate's, the shared ones) is
+    updated by one compiled function instead of an eager op per weight. Groups of the same
+    shapes share it (the variables are arguments), so a space of many mixed ops builds a few
+    dozen updates, not one per candidate. (Under a tf.distribute strategy each replica updates
+    its own copies eagerly.)"""
+    present = [i for i in indices if grads[i] is not None]
     if not present:
       return tf.constant(0)
-    update = cached(self, "_update_functions", present,
-                    lambda: self._group_update(present, list(variables)))
-    return update([tf.convert_to_tensor(grads[i]) for i in present], lr)
+    key = tuple((tuple(variables[i].shape), str(variables[i].dtype)) for i in present)
+    update = cached(self, "_update_functions", key, lambda: self._group_update)
+    return update([_tf_variable(variables[i]) for i in present], [self.slots[i] for i in present],
+                  [tf.convert_to_tensor(grads[i]) for i in present], lr)
 
-  def _group_update(self, present, variables):
-    """The update of the weights `present` (captured, not arguments: a variable passed to a
-    tf.function arrives as a tensor)."""
-    def update(group_grads, lr):
-      for i, g in zip(present, group_grads):
-        self._update(variables[i], self.slots[i], g, lr)
-      return tf.constant(0)
-    return update
+  def _group_update(self, group, slots, group_grads, lr):
+    for var, slot, grad in zip(group, slots, group_grads):
+      self._update(var, slot, grad, lr)
+    return tf.constant(0)
 
   def apply(self, grads, variables, learning_rate, apply_if=None) -> None:
     """`apply_if` (a bool tensor): skip the whole update when false (a non-finite float16 step)."""

@@ -1,8 +1,9 @@
 """The steps of the search: weight step, gradient arch step, REINFORCE update, evaluation.
 
 The steps run eagerly, as plain Python over compiled pieces: the sampled paths live in
-non-trainable int variables, are read on the host, and each mixed op runs its sampled candidate's
-own compiled function (`MixedOp.path_function`), built the first time it is sampled. A step's
+non-trainable int variables, are read on the host, and each mixed op runs its sampled candidate
+through a compiled function shared by every layer of that kind and shape
+(`model/shared_call.py`), built the first time one is sampled. A step's
 program is then what it samples, not every candidate of the space, which is what makes the
 paper's spaces start in seconds (`path_traces()` lets tests check that nothing is traced twice).
 The small REINFORCE update over the logits alone stays one `tf.function`.
@@ -33,6 +34,7 @@ from proxyless_tf.search.loss_scale import DynamicLossScale
 from proxyless_tf.search.objective import hardware_loss, rl_reward
 from proxyless_tf.search.optim import PathMaskedSGD
 from proxyless_tf.search.sampling import sample_paths
+from proxyless_tf.model import shared_call
 from proxyless_tf.utils.compiled import count
 
 
@@ -118,15 +120,17 @@ class SearchSteps:
   def programs_built(self) -> int:
     """How many compiled pieces exist so far: a step that made new ones was not a steady step
     (the cost projection leaves it out)."""
-    return (sum(count(op, "_path_functions") for op in self.net.mixed_ops)
+    return (sum(count(op, "_path_functions") for op in self.net.mixed_ops) + shared_call.built()
             + count(self.net, "_part_functions") + count(self.weight_opt, "_update_functions"))
 
   def path_traces(self) -> dict:
-    """How often each built candidate function was traced, by (op, candidate, training): 1 each
-    when a new sample only calls another function, however many steps ran."""
-    return {(op.name, j, training): fn.experimental_get_tracing_count()
-            for op in self.net.mixed_ops
-            for (j, training), fn in op.__dict__.get("_path_functions", {}).items()}
+    """How often each built candidate function was traced: the shared ones (by kind, shape,
+    training) and nested candidates' own (by op, candidate, training). 1 each when a new sample
+    only calls another function, however many steps ran."""
+    own = {(op.name, j, training): fn.experimental_get_tracing_count()
+           for op in self.net.mixed_ops
+           for (j, training), fn in op.__dict__.get("_path_functions", {}).items()}
+    return {**shared_call.traces(), **own}
 
   def checkpoint_items(self) -> dict:
     # the Keras optimizer's variables explicitly (tf.train.Checkpoint does not track them), keyed

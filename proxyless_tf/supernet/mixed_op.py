@@ -14,10 +14,11 @@ Modes (`call(..., mode=...)`):
            cross-check: on the same sample it gives the same alpha gradient as full_v2.
 
 Where the program lives (why a search starts in seconds): run eagerly (the search's steps are
-plain Python over compiled pieces), the sampled index is read on the host and each candidate runs
-as its OWN `tf.function` (`path_function`), built the first time that candidate is sampled and
-reused for every later step. So the program grows with what has been sampled, not with every
-candidate of every op: the `proxyless` space at 224 takes its first weight step seconds after it
+plain Python over compiled pieces), the sampled index is read on the host and only that candidate
+runs, through a compiled function built the first time a candidate of its kind and shape is
+sampled (`model/shared_call.py`; nested candidates: one per candidate, `path_function`) and reused
+for every later step. So the program grows with what has been sampled, not with every candidate
+of every op: the `proxyless` space at 224 takes its first weight step seconds after it
 is built instead of minutes (BENCHMARKS.md "Search start-up"), and the original PyTorch code's
 habit (run and differentiate only the sampled path) holds. Traced inside a `tf.function` (a user's
 own graph), the same modes put every candidate under one `tf.switch_case` / `tf.cond` as before.
@@ -40,6 +41,7 @@ import keras
 import tensorflow as tf
 
 from proxyless_tf.errors import UserError
+from proxyless_tf.model.shared_call import call_shared
 from proxyless_tf.space.space import Candidate
 from proxyless_tf.supernet.nested import NestedMBConvs
 from proxyless_tf.utils.compiled import cached
@@ -147,18 +149,28 @@ class MixedOp(keras.layers.Layer):
     return self.ops[j](x, training=training)
 
   def path_function(self, j: int, training) -> tf.types.experimental.PolymorphicFunction:
-    """Candidate j's forward as a compiled function of its own, built on first use. One per
-    (candidate, training): a new sample calls another one, nothing is traced again."""
+    """Nested candidates (slices of one shared layer): candidate j's forward as a compiled
+    function of its own, built on first use, one per (candidate, training)."""
     j, training = int(j), bool(training)
     return cached(self, "_path_functions", (j, training),
                   lambda: lambda x: self._run(j, x, training))
+
+  def _run_compiled(self, j: int, x, training):
+    """Eagerly: candidate j through a compiled function. Independent candidates share one per
+    layer kind and shape across every mixed op (`model/shared_call.py`), so a space of many
+    mixed ops builds a few dozen programs, not one per (op, candidate)."""
+    if self.ops[j] is None:
+      return tf.zeros_like(x)
+    if self.nested is not None:
+      return self.path_function(j, training)(x)
+    return call_shared(self.ops[j], x, training)
 
   def _switch(self, index, x, training):
     if tf.executing_eagerly():  # the sample is on the host: run that candidate's function only
       # out of range (a sample from non-finite logits) runs the last, as tf.switch_case does
       j = int(index)
-      return self.path_function(j if 0 <= j < self.num_candidates else self.num_candidates - 1,
-                                training)(x)
+      return self._run_compiled(j if 0 <= j < self.num_candidates else self.num_candidates - 1,
+                                x, training)
     return tf.switch_case(index, [lambda j=j: self._run(j, x, training)
                                   for j in range(self.num_candidates)])
 
@@ -258,7 +270,7 @@ class MixedOp(keras.layers.Layer):
       return tf.one_hot(active, n, dtype=alpha.dtype), grad
 
     gates = binary_gates(tf.convert_to_tensor(self.alpha))
-    run = (lambda j: self.path_function(j, training)(x)) if tf.executing_eagerly() else (
+    run = (lambda j: self._run_compiled(j, x, training)) if tf.executing_eagerly() else (
         lambda j: self._run(j, x, training))
     outs = [run(j) for j in range(n)]
     return tf.add_n([tf.cast(gates[j], outs[j].dtype) * outs[j] for j in range(n)])

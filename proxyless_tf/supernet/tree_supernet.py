@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from proxyless_tf.arch.tree import binary_cell
 from proxyless_tf.model.layers import conv_initializer, dense_initializer
+from proxyless_tf.model.shared_call import run_layer
 from proxyless_tf.model.tree_layers import ResidualTreeBlock, TreeCell, path_name
 from proxyless_tf.supernet.mixed_op import MixedOp
 from proxyless_tf.supernet.supernet import SupernetArch
@@ -35,7 +36,7 @@ class SearchTreeCell(TreeCell):
     layer = self.edge_layers[index]
     if isinstance(layer, MixedOp):
       return layer(x, training=training, mode=mode or "single")
-    return layer(x, training=training)
+    return run_layer(layer, x, training)
 
 
 class SearchTreeBlock(ResidualTreeBlock):
@@ -44,6 +45,9 @@ class SearchTreeBlock(ResidualTreeBlock):
     self.search_candidates = tuple(candidates)
     self.weight_sharing = weight_sharing
     super().__init__(*args, **kwargs)
+
+  def call_layer(self, layer, x, training):
+    return run_layer(layer, x, training)
 
   def make_cell(self, cell, bn):
     return SearchTreeCell(cell, self.search_candidates, self.weight_sharing, self.width,
@@ -91,7 +95,7 @@ class TreeSupernet(SupernetArch, keras.Model):
     self.built = True
 
   def call(self, inputs, training=None, mode: str = "single"):
-    x = self.stem_bn(self.stem(inputs), training=training)
+    x = run_layer(self.stem_bn, run_layer(self.stem, inputs, training), training)
     for block in self.blocks:
       x = block(x, training=training, mode=mode)
     x = self.pool(keras.ops.relu(self.head_bn(x, training=training)))

@@ -1,0 +1,93 @@
+"""Run a layer eagerly through ONE compiled function shared by every layer of its kind.
+
+Why: the search's steps run eagerly over compiled pieces (supernet/mixed_op.py). A piece per
+(mixed op, candidate) is fine for the 21 mixed ops of the `proxyless` space, but the `cifar_tree`
+space has 756 mixed ops x 8 candidates: its first steps sample most of them, and tracing ~6k
+functions (and their gradients) took longer than training. Layers of one class, config and input
+shape compute the same function of (input, weights), so here they share one `tf.function` whose
+weights are arguments: a stateless template of the layer (Keras's `stateless_call`; its
+variables are never created) runs on the caller's weight values, and the new values of its
+non-trainable state (BN moving statistics) are written back to the caller's variables. The
+number of programs is then the number of distinct (kind, shape): a few dozen in `cifar_tree`.
+
+The weights are read eagerly before the call, so the caller's gradient tape sees them and
+differentiates through the function's (cached) backward, as it would through the layer.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+
+import keras
+import tensorflow as tf
+
+from proxyless_tf.utils.compiled import compiled
+
+_FUNCTIONS: dict = {}
+_LOCK = threading.Lock()  # a tf.distribute strategy runs its replicas in threads
+
+
+def _key(layer, x, training: bool):
+  config = {k: v for k, v in layer.get_config().items() if k != "name"}
+  return (type(layer).__module__, type(layer).__qualname__,
+          json.dumps(config, sort_keys=True, default=str), tuple(x.shape), x.dtype.name,
+          training)
+
+
+class SharedFunction:
+  """The compiled function of one (kind, input shape, training)."""
+
+  def __init__(self, layer, x, training: bool):
+    config = dict(layer.get_config(), name=f"shared_{layer.name}")
+    with keras.StatelessScope():  # the template's weights are placeholders, never allocated
+      self.template = type(layer).from_config(config)
+      self.template.build(tuple(x.shape))
+    self.training = training
+    takes_training = "training" in inspect.signature(self.template.call).parameters
+    self.kwargs = {"training": training} if takes_training else {}
+    self.function = compiled(self._call)
+
+  def _call(self, x, trainable, non_trainable):
+    return self.template.stateless_call(trainable, non_trainable, x, **self.kwargs)
+
+  def __call__(self, layer, x):
+    trainable = [tf.convert_to_tensor(v.value) for v in layer.trainable_variables]
+    state = layer.non_trainable_variables
+    y, new_state = self.function(x, trainable, [tf.convert_to_tensor(v.value) for v in state])
+    if self.training:
+      for variable, value in zip(state, new_state):
+        variable.assign(value)
+    return y
+
+
+def call_shared(layer, x, training):
+  """`layer(x, training=training)`, run by the function shared by its kind (built on first use)."""
+  training = bool(training)
+  key = _key(layer, x, training)
+  function = _FUNCTIONS.get(key)
+  if function is None:
+    with _LOCK:
+      function = _FUNCTIONS.get(key) or _FUNCTIONS.setdefault(
+          key, SharedFunction(layer, x, training))
+  return function(layer, x)
+
+
+def run_layer(layer, x, training):
+  """Eagerly (the search's steps): `call_shared`; traced into a caller's graph: the layer itself."""
+  if tf.executing_eagerly():
+    return call_shared(layer, x, training)
+  return layer(x, training=training)
+
+
+def built() -> int:
+  """How many shared functions exist in this process (a step that made one was not steady)."""
+  return len(_FUNCTIONS)
+
+
+def traces() -> dict:
+  """How often each shared function was traced, by (class, input shape, training): 1 each when
+  nothing is traced twice."""
+  return {(key[1], key[3], key[5], i): fn.function.experimental_get_tracing_count()
+          for i, (key, fn) in enumerate(_FUNCTIONS.items())}
