@@ -1,21 +1,27 @@
 """Memory and time of the search's steps vs training one plain network, side by side.
 
   python benchmarks/search_cost.py [--space=small --input_size=64 --batch_size=64 --repeats=3]
+  python benchmarks/search_cost.py --space=cifar_tree --input_size=32 --batch_size=8 \
+      --published=proxyless_cifar --configs=standalone,weight,full_v2 --sweep= --batch_sweep=
 
 Configurations, each measured in a fresh subprocess (peak RSS is per process), on the same batch:
   weight     (a) supernet weight step (one sampled path)
   full_v2    (b) weight step + arch step in full_v2 mode
   two        (b) weight step + arch step in two mode
   full       (c) weight step + arch step in full mode (all paths in memory, DARTS-like)
-  standalone (d) a plain network of the same depth with the largest candidate (k7 e6) everywhere
+  standalone (d) a plain network of the same depth with the largest candidate (k7 e6) everywhere,
+             or with --published=NAME that published net (`proxyless_mobile`, `proxyless_cifar`)
+             trained by the project's own recipe (`train._compiled_model`: what the CLI runs)
 Times are the median step time after warm-up; (a+b amortized) = weight + arch / arch_update_every.
+Beside them, the first call of each step (it builds the step's programs: what a user waits for).
 Subprocess runs are interleaved over `repeats` rounds and the medians reported.
 
 Two memory numbers per process: the peak of TF's CPU allocator (every tensor: activations, gradients,
 weights, optimizer slots; what the paper's "memory of one network" is about, and what limits batch
 size on an accelerator) and peak RSS (adds the TF runtime and the traced program, which for a
 supernet holds every candidate of every mixed op and does not grow with batch size; the batch sweep
-shows that).
+shows that). Where TensorFlow keeps no allocator statistics for the CPU (TF 2.21 raises "Allocator
+stats not available"), the tensor column says n/a and peak RSS is the measure.
 """
 
 from __future__ import annotations
@@ -32,6 +38,33 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 CONFIGS = ("standalone", "weight", "full_v2", "two", "full")
+
+
+def peak_tensor_mb():
+  """Peak of TF's CPU allocator in MB, or None where TensorFlow keeps no statistics for it."""
+  import tensorflow as tf
+  try:
+    return tf.config.experimental.get_memory_info("CPU:0")["peak"] / 2**20
+  except (ValueError, RuntimeError):
+    return None
+
+
+def _mb(values) -> str:
+  """The median of a memory column, or n/a where the allocator kept no statistics."""
+  import numpy as np
+  return "n/a" if None in values else f"{np.median(values):.0f}"
+
+
+def published_train_step(name: str, x, y):
+  """One training step of a published net as `python -m proxyless_tf.train` compiles it."""
+  import tensorflow as tf
+  from proxyless_tf.arch.io import load_arch
+  from proxyless_tf.train import _compiled_model
+  config = load_arch(name)
+  model = _compiled_model(config, 1000, 0.05, 0.9, 4e-5, 0.1)
+  data = (x, tf.one_hot(y, config.num_classes))
+  step = tf.function(model.train_step)
+  return lambda: step(data)["loss"]
 
 
 def plain_train_step(model, x, y, lr: float, label_smoothing: float):
@@ -81,28 +114,33 @@ def child(args) -> dict:
   x = tf.constant(np.random.default_rng(0).standard_normal(
       (args.batch_size, space.input_size, space.input_size, space.input_channels)), tf.float32)
   y = tf.constant(np.arange(args.batch_size) % space.num_classes, tf.int32)
-  if args.child == "standalone":
+  if args.child == "standalone" and args.published:
+    fns = {"weight": published_train_step(args.published, x, y)}
+  elif args.child == "standalone":
     from proxyless_tf.model import build_model
     fns = {"weight": plain_train_step(build_model(space.largest_arch()), x, y, 0.01, 0.1)}
   else:
     from proxyless_tf.search.steps import SearchSteps
-    from proxyless_tf.supernet.supernet import Supernet
-    net = Supernet(space)
+    from proxyless_tf.supernet.supernet import build_supernet
+    net = build_supernet(space)
     mode = "full_v2" if args.child == "weight" else args.child
     steps = SearchSteps(net, tf.random.Generator.from_seed(0), arch_mode=mode)
     fns = {"weight": lambda: steps.weight_step(x, y, 0.01)}
     if args.child != "weight":
       fns["arch"] = lambda: steps.arch_step(x, y)
-  times = {name: time_step(fn, 2, args.steps)[1] * 1e3 for name, fn in fns.items()}
-  tensors = tf.config.experimental.get_memory_info("CPU:0")["peak"] / 2**20
+  times = {}
+  for name, fn in fns.items():
+    first, steady = time_step(fn, 2, args.steps)
+    times[name], times[f"{name}_first"] = steady * 1e3, first * 1e3
   return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-          "peak_tensor_mb": tensors, **times}
+          "peak_tensor_mb": peak_tensor_mb(), **times}
 
 
 def run_child(args, config: str, num_candidates: int = 0, batch_size: int = 0) -> dict:
   cmd = [sys.executable, __file__, f"--child={config}", f"--space={args.space}",
          f"--input_size={args.input_size}", f"--batch_size={batch_size or args.batch_size}",
-         f"--steps={args.steps}", f"--num_candidates={num_candidates}"]
+         f"--steps={args.steps}", f"--num_candidates={num_candidates}",
+         f"--published={args.published}"]
   out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
   line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
   if not line:
@@ -119,6 +157,11 @@ def main():
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--arch_update_every", type=int, default=5)
   parser.add_argument("--child", choices=CONFIGS)
+  parser.add_argument("--configs", default=",".join(CONFIGS),
+                      help="which configurations to run (comma-separated)")
+  parser.add_argument("--published", default="",
+                      help="(d) = this published net trained as the CLI does, e.g. "
+                           "proxyless_cifar for --space=cifar_tree")
   parser.add_argument("--num_candidates", type=int, default=0,
                       help="child: keep only the first N MBConv candidates (0: all)")
   parser.add_argument("--sweep", default="2,4,6",
@@ -131,13 +174,16 @@ def main():
     return
   import numpy as np
   from benchmarks.report import publish
-  results = {c: [] for c in CONFIGS}
+  configs = [c for c in CONFIGS if c in args.configs.split(",")]
+  if "standalone" not in configs:
+    sys.exit("--configs needs standalone: every row is compared with it")
+  results = {c: [] for c in configs}
   for r in range(args.repeats):
-    for config in CONFIGS:
+    for config in configs:
       results[config].append(run_child(args, config))
       print(f"round {r + 1} {config}: {results[config][-1]}", flush=True)
-  med = {c: {k: float(np.median([row[k] for row in rows])) for k in rows[0]}
-         for c, rows in results.items()}
+  med = {c: {k: (None if rows[0][k] is None else float(np.median([row[k] for row in rows])))
+             for k in rows[0]} for c, rows in results.items()}
   d = med["standalone"]
   k = args.arch_update_every
   lines = [
@@ -145,25 +191,34 @@ def main():
       "",
       f"Command: `python benchmarks/search_cost.py --space={args.space} --input_size={args.input_size} "
       f"--batch_size={args.batch_size} --steps={args.steps} --repeats={args.repeats} "
-      f"--sweep={args.sweep} --batch_sweep={args.batch_sweep}`  ",
+      f"--sweep={args.sweep} --batch_sweep={args.batch_sweep} --configs={','.join(configs)}"
+      + (f" --published={args.published}" if args.published else "") + "`  ",
       f"{time.strftime('%Y-%m-%d')}, CPU (2 cores), one fresh process per configuration. Tensor MB = "
       "peak of TF's CPU allocator (all tensors); RSS MB = peak resident set (adds the TF runtime and "
       "the traced program); step times are medians; each cell is the median of "
-      f"{args.repeats} interleaved runs. (d) = the space's depth with k7 e6 everywhere.",
+      f"{args.repeats} interleaved runs. (d) = "
+      + (f"`{args.published}` trained as the CLI does." if args.published
+         else "the space's depth with k7 e6 everywhere."),
       "",
-      "| configuration | tensor MB | vs (d) | RSS MB | vs (d) | weight step ms | arch step ms | "
-      "(a+b/k) / (d) time |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|"]
-  names = {"standalone": "(d) standalone k7e6", "weight": "(a) supernet weight step",
+      "| configuration | tensor MB | vs (d) | RSS MB | vs (d) | first weight step s | "
+      "first arch step s | weight step ms | arch step ms | (a+b/k) / (d) time |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+  names = {"standalone": f"(d) {args.published or 'standalone k7e6'}", "weight": "(a) supernet weight step",
            "full_v2": "(a)+(b) arch full_v2", "two": "(a)+(b) arch two",
            "full": "(c) arch full (all paths)"}
-  for c in CONFIGS:
+  def tensor_cells(m):
+    if m["peak_tensor_mb"] is None or d["peak_tensor_mb"] is None:
+      return "n/a | n/a"
+    return f"{m['peak_tensor_mb']:.0f} | {m['peak_tensor_mb'] / d['peak_tensor_mb']:.2f}"
+
+  for c in configs:
     m = med[c]
-    arch = m.get("arch")
+    arch, arch_first = m.get("arch"), m.get("arch_first")
     amortized = (m["weight"] + (arch or 0) / k) / d["weight"]
-    lines.append(f"| {names[c]} | {m['peak_tensor_mb']:.0f} | "
-                 f"{m['peak_tensor_mb'] / d['peak_tensor_mb']:.2f} | "
+    lines.append(f"| {names[c]} | {tensor_cells(m)} | "
                  f"{m['peak_rss_mb']:.0f} | {m['peak_rss_mb'] / d['peak_rss_mb']:.2f} | "
+                 f"{m['weight_first'] / 1e3:.1f} | "
+                 f"{'-' if arch_first is None else f'{arch_first / 1e3:.1f}'} | "
                  f"{m['weight']:.1f} | {'-' if arch is None else f'{arch:.1f}'} | "
                  f"{amortized:.2f} |")
   lines.append("")
@@ -179,7 +234,7 @@ def main():
               "| candidates | " + " | ".join(str(n) for n in counts) + " |",
               "|---|" + "---:|" * len(counts)]
     for mode in ("full_v2", "full"):
-      cells = [f"{np.median([r['peak_tensor_mb'] for r in growth[(mode, n)]]):.0f} / "
+      cells = [f"{_mb([r['peak_tensor_mb'] for r in growth[(mode, n)]])} / "
                f"{np.median([r['peak_rss_mb'] for r in growth[(mode, n)]]):.0f} / "
                f"{np.median([r['arch'] for r in growth[(mode, n)]]):.0f}" for n in counts]
       lines.append(f"| {mode} | " + " | ".join(cells) + " |")
@@ -192,7 +247,9 @@ def main():
       for (c, b) in runs:
         if b != args.batch_size:
           runs[(c, b)].append(run_child(args, c, batch_size=b))
-    cell = lambda c, b, key: float(np.median([r[key] for r in runs[(c, b)]]))
+    def cell(c, b, key):
+      values = [r[key] for r in runs[(c, b)]]
+      return float("nan") if None in values else float(np.median(values))
     lines += ["", "(a) weight step vs (d) standalone by batch size: the RSS difference is the "
               "traced program (constant), the tensor memory is the training memory.", "",
               "| batch | (d) tensor MB | (a) tensor MB | (a)/(d) tensors | (d) RSS MB | (a) RSS MB | "

@@ -12,6 +12,8 @@ import math
 
 import keras
 
+from proxyless_tf.model.batch_norm import batch_norm
+
 
 def conv_initializer(kernel_size: int, out_channels: int) -> keras.initializers.Initializer:
   return keras.initializers.RandomNormal(
@@ -74,7 +76,7 @@ class ConvBNReLU(keras.layers.Layer):
     self.built = True
 
   def call(self, inputs, training=None):
-    return keras.ops.relu6(self.bn(self.conv(_padded(inputs, self.pad)), training=training))
+    return keras.ops.relu6(batch_norm(self.bn, self.conv(_padded(inputs, self.pad)), training))
 
   def compute_output_shape(self, input_shape):
     size = [None if d is None else -(-d // self.strides) for d in input_shape[1:3]]
@@ -158,12 +160,12 @@ class MBConv(keras.layers.Layer):
   def call(self, inputs, training=None):
     x = inputs
     if self.expand_conv is not None:
-      x = keras.ops.relu6(self.expand_bn(self.expand_conv(x), training=training))
+      x = keras.ops.relu6(batch_norm(self.expand_bn, self.expand_conv(x), training))
     x = self.depthwise(x if self.split_depthwise else _padded(x, self.pad))
     if self.depthwise_bn is not None:
-      x = self.depthwise_bn(x, training=training)
+      x = batch_norm(self.depthwise_bn, x, training)
     x = keras.ops.relu6(x)
-    x = self.project_bn(self.project(x), training=training)
+    x = batch_norm(self.project_bn, self.project(x), training)
     if self.use_residual:
       x = x + inputs
     return x

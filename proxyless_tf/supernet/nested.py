@@ -23,6 +23,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from proxyless_tf.model.batch_norm import batch_norm
 from proxyless_tf.model.layers import conv_initializer, explicit_padding
 
 
@@ -77,16 +78,16 @@ class NestedMBConvs(keras.layers.Layer):
     start = (self.max_kernel - k) // 2
     expand_bn, depthwise_bn, project_bn = self.norms[j]
     x = tf.nn.conv2d(inputs, self.expand_kernel[:, :, :, :mid], 1, "SAME")
-    x = tf.nn.relu6(expand_bn(x, training=training))
+    x = tf.nn.relu6(batch_norm(expand_bn, x, training))
     window = self.depthwise_kernel[start:start + k, start:start + k, :mid, :]
     pad = explicit_padding(k, self.strides, self.padding)
     if pad:
       x = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
     x = tf.nn.depthwise_conv2d(x, window, [1, self.strides, self.strides, 1],
                                "VALID" if pad else "SAME")
-    x = tf.nn.relu6(depthwise_bn(x, training=training))
+    x = tf.nn.relu6(batch_norm(depthwise_bn, x, training))
     x = tf.nn.conv2d(x, self.project_kernel[:, :, :mid, :], 1, "SAME")
-    return project_bn(x, training=training)
+    return batch_norm(project_bn, x, training)
 
   def get_config(self):
     return {**super().get_config(), "filters": self.filters, "strides": self.strides,
