@@ -39,6 +39,87 @@ sys.path.insert(0, ROOT)
 
 CONFIGS = ("standalone", "weight", "full_v2", "two", "full")
 
+# The original code's steps (mit-han-lab/proxylessnas `search/`, read and run from the user's
+# checkout under its own interpreter with CPU torch; nothing of it is copied here): the paper's
+# ImageNet space as `imagenet_arch_search.py` builds it, the weight update of
+# `nas_manager.train` and the `full_v2` arch update of `nas_manager.gradient_step`. (Under torch
+# 2.x its `set_arch_param_grad` prints a line for each edge whose sampled op is Zero: that edge's
+# gate has no gradient, which the original code skips anyway.)
+ORIGINAL_CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+import torch
+import torch.nn as nn
+from models.super_nets.super_proxyless import SuperProxylessNASNets
+from modules.mix_op import MixedEdge
+from utils import cross_entropy_with_label_smoothing
+
+size, batch, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+torch.manual_seed(0)
+torch.set_num_threads(int(sys.argv[4]) if len(sys.argv) > 4 else torch.get_num_threads())
+t0 = time.monotonic()
+net = SuperProxylessNASNets(
+    width_stages=[24, 40, 80, 96, 192, 320], n_cell_stages=[4, 4, 4, 4, 4, 1],
+    conv_candidates=["3x3_MBConv3", "3x3_MBConv6", "5x5_MBConv3", "5x5_MBConv6", "7x7_MBConv3",
+                     "7x7_MBConv6"], stride_stages=[2, 2, 2, 1, 2, 1], n_classes=1000,
+    bn_param=(0.1, 1e-3), dropout_rate=0)
+net.init_arch_params("normal", 1e-3)
+optimizer = torch.optim.SGD(net.weight_parameters(), 0.01, momentum=0.9, nesterov=True,
+                            weight_decay=4e-5)
+arch_optimizer = torch.optim.Adam(net.architecture_parameters(), 1e-3, betas=(0.0, 0.999), eps=1e-8)
+criterion = nn.CrossEntropyLoss()
+net.train()
+built = time.monotonic() - t0
+rng = np.random.default_rng(0)
+images = torch.tensor(rng.normal(size=(batch, 3, size, size)).astype("float32"))
+labels = torch.tensor(np.arange(batch) % 1000)
+
+
+def weight_step():  # nas_manager.train's weight update
+  net.reset_binary_gates()
+  net.unused_modules_off()
+  loss = cross_entropy_with_label_smoothing(net(images), labels, 0.1)
+  net.zero_grad()
+  loss.backward()
+  optimizer.step()
+  net.unused_modules_back()
+  return float(loss)
+
+
+def arch_step():  # nas_manager.gradient_step, full_v2, no latency term
+  MixedEdge.MODE = "full_v2"
+  net.reset_binary_gates()
+  net.unused_modules_off()
+  loss = criterion(net(images), labels)
+  net.zero_grad()
+  loss.backward()
+  net.set_arch_param_grad()
+  arch_optimizer.step()
+  net.unused_modules_back()
+  MixedEdge.MODE = None
+  return float(loss)
+
+
+def timed(fn):
+  s = time.monotonic(); fn(); return time.monotonic() - s
+
+first_weight, first_arch = timed(weight_step), timed(arch_step)
+t = time.monotonic()
+for _ in range(7):
+  weight_step()
+for _ in range(3):
+  arch_step()
+first_8w_4a = first_weight + first_arch + time.monotonic() - t
+for _ in range(2):
+  weight_step(); arch_step()
+weight = float(np.median([timed(weight_step) for _ in range(steps)]))
+arch = float(np.median([timed(arch_step) for _ in range(max(3, steps // 2))]))
+print("RESULT " + json.dumps({"build_s": built, "first_weight_s": first_weight,
+                              "first_arch_s": first_arch, "first_8w_4a_s": first_8w_4a,
+                              "weight_s": weight, "arch_s": arch, "threads": torch.get_num_threads(),
+                              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
 
 def peak_tensor_mb():
   """Peak of TF's CPU allocator in MB, or None where TensorFlow keeps no statistics for it."""
@@ -130,17 +211,37 @@ def child(args) -> dict:
       fns["arch"] = lambda: steps.arch_step(x, y)
   times = {}
   for name, fn in fns.items():
-    first, steady = time_step(fn, 2, args.steps)
+    # a supernet's steps build a compiled piece the first time a candidate kind is sampled: the
+    # warm-up samples them all before the steady steps are timed
+    first, steady = time_step(fn, 2 if args.child == "standalone" else args.warmup, args.steps)
     times[name], times[f"{name}_first"] = steady * 1e3, first * 1e3
   return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
           "peak_tensor_mb": peak_tensor_mb(), **times}
+
+
+def run_original(args) -> dict:
+  """The original PyTorch code's steps on the same CPU, batch and input size."""
+  if args.space != "proxyless":
+    sys.exit("--original runs the original code's ImageNet space: use --space=proxyless")
+  search = os.path.join(os.path.abspath(args.original), "search")
+  if not os.path.isfile(os.path.join(search, "nas_manager.py")):
+    sys.exit(f"--original={args.original}: no search/nas_manager.py there; pass a checkout of "
+             "mit-han-lab/proxylessnas")
+  out = subprocess.run([args.original_python, "-c", ORIGINAL_CHILD, str(args.input_size),
+                        str(args.batch_size), str(args.steps)], capture_output=True, text=True,
+                       cwd=search, env={**os.environ, "PYTHONPATH": search})
+  line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+  if not line:
+    sys.exit(f"the original code failed (needs torch, numpy and pyyaml under "
+             f"--original_python={args.original_python}):\n{out.stderr[-3000:]}")
+  return json.loads(line[0][7:])
 
 
 def run_child(args, config: str, num_candidates: int = 0, batch_size: int = 0) -> dict:
   cmd = [sys.executable, __file__, f"--child={config}", f"--space={args.space}",
          f"--input_size={args.input_size}", f"--batch_size={batch_size or args.batch_size}",
          f"--steps={args.steps}", f"--num_candidates={num_candidates}",
-         f"--published={args.published}"]
+         f"--published={args.published}", f"--warmup={args.warmup}"]
   out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
   line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
   if not line:
@@ -155,10 +256,16 @@ def main():
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--steps", type=int, default=10)
   parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--warmup", type=int, default=30,
+                      help="supernet steps before the steady ones are timed")
   parser.add_argument("--arch_update_every", type=int, default=5)
   parser.add_argument("--child", choices=CONFIGS)
   parser.add_argument("--configs", default=",".join(CONFIGS),
                       help="which configurations to run (comma-separated)")
+  parser.add_argument("--original", default="",
+                      help="a checkout of mit-han-lab/proxylessnas: its steps beside ours")
+  parser.add_argument("--original_python", default=sys.executable,
+                      help="the interpreter (with CPU torch) that runs --original")
   parser.add_argument("--published", default="",
                       help="(d) = this published net trained as the CLI does, e.g. "
                            "proxyless_cifar for --space=cifar_tree")
@@ -173,27 +280,33 @@ def main():
     print("RESULT " + json.dumps(child(args)))
     return
   import numpy as np
-  from benchmarks.report import publish
+  from benchmarks.report import host_line, publish
   configs = [c for c in CONFIGS if c in args.configs.split(",")]
   if "standalone" not in configs:
     sys.exit("--configs needs standalone: every row is compared with it")
   results = {c: [] for c in configs}
+  original = []
   for r in range(args.repeats):
     for config in configs:
       results[config].append(run_child(args, config))
       print(f"round {r + 1} {config}: {results[config][-1]}", flush=True)
+    if args.original:
+      original.append(run_original(args))
+      print(f"round {r + 1} original: {original[-1]}", flush=True)
   med = {c: {k: (None if rows[0][k] is None else float(np.median([row[k] for row in rows])))
              for k in rows[0]} for c, rows in results.items()}
   d = med["standalone"]
   k = args.arch_update_every
   lines = [
-      "## Search cost: supernet steps vs one plain network",
+      "## Search cost: supernet steps vs one plain network"
+      + ("" if args.space == "small" else f" (`{args.space}` at {args.input_size})"),
       "",
       f"Command: `python benchmarks/search_cost.py --space={args.space} --input_size={args.input_size} "
       f"--batch_size={args.batch_size} --steps={args.steps} --repeats={args.repeats} "
-      f"--sweep={args.sweep} --batch_sweep={args.batch_sweep} --configs={','.join(configs)}"
-      + (f" --published={args.published}" if args.published else "") + "`  ",
-      f"{time.strftime('%Y-%m-%d')}, CPU (2 cores), one fresh process per configuration. Tensor MB = "
+      f"--warmup={args.warmup} --sweep={args.sweep} --batch_sweep={args.batch_sweep} --configs={','.join(configs)}"
+      + (f" --published={args.published}" if args.published else "")
+      + (" --original=PATH --original_python=PY" if args.original else "") + "`  ",
+      f"{time.strftime('%Y-%m-%d')}, {host_line()}, one fresh process per configuration. Tensor MB = "
       "peak of TF's CPU allocator (all tensors); RSS MB = peak resident set (adds the TF runtime and "
       "the traced program); step times are medians; each cell is the median of "
       f"{args.repeats} interleaved runs. (d) = "
@@ -221,6 +334,19 @@ def main():
                  f"{'-' if arch_first is None else f'{arch_first / 1e3:.1f}'} | "
                  f"{m['weight']:.1f} | {'-' if arch is None else f'{arch:.1f}'} | "
                  f"{amortized:.2f} |")
+  if original:
+    o = {key: float(np.median([row[key] for row in original])) for key in original[0]}
+    lines.append(f"| original PyTorch supernet, weight + full_v2 | n/a | n/a | "
+                 f"{o['peak_rss_mb']:.0f} | {o['peak_rss_mb'] / d['peak_rss_mb']:.2f} | "
+                 f"{o['first_weight_s']:.1f} | {o['first_arch_s']:.1f} | "
+                 f"{o['weight_s'] * 1e3:.1f} | {o['arch_s'] * 1e3:.1f} | "
+                 f"{(o['weight_s'] * 1e3 + o['arch_s'] * 1e3 / k) / d['weight']:.2f} |")
+    for c in ("weight", "full_v2"):
+      if c in med:
+        lines.append(f"\nproxyless_tf / original, {names[c]}: weight step "
+                     f"{med[c]['weight'] / (o['weight_s'] * 1e3):.2f}x"
+                     + (f", arch step {med[c]['arch'] / (o['arch_s'] * 1e3):.2f}x"
+                        if med[c].get("arch") else "") + ".")
   lines.append("")
   lines.append(f"k = arch_update_every = {k}. Targets: (a)/(d) memory <= 1.15, (a+b/k)/(d) time <= 1.3.")
   if args.sweep:
@@ -259,7 +385,8 @@ def main():
       dr, ar = cell("standalone", b, "peak_rss_mb"), cell("weight", b, "peak_rss_mb")
       lines.append(f"| {b} | {dt:.0f} | {at:.0f} | {at / dt:.2f} | {dr:.0f} | {ar:.0f} | "
                    f"{ar - dr:.0f} | {ar / dr:.2f} |")
-  publish("search_cost", lines)
+  publish("search_cost" if args.space == "small" else f"search_cost_{args.space}_{args.input_size}",
+          lines)
 
 
 if __name__ == "__main__":

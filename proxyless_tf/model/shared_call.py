@@ -10,8 +10,10 @@ variables are never created) runs on the caller's weight values, and the new val
 non-trainable state (BN moving statistics) are written back to the caller's variables. The
 number of programs is then the number of distinct (kind, shape): a few dozen in `cifar_tree`.
 
-The weights are read eagerly before the call, so the caller's gradient tape sees them and
-differentiates through the function's (cached) backward, as it would through the layer.
+On one device the layer's variables themselves are the function's arguments: the caller's
+gradient tape sees them read inside the call and differentiates through the function's (cached)
+backward, as it would through the layer. Under a tf.distribute strategy each replica reads its
+own copies eagerly and passes the values.
 """
 
 from __future__ import annotations
@@ -48,11 +50,27 @@ class SharedFunction:
     takes_training = "training" in inspect.signature(self.template.call).parameters
     self.kwargs = {"training": training} if takes_training else {}
     self.function = compiled(self._call)
+    self.on_variables = compiled(self._call_on_variables)
 
   def _call(self, x, trainable, non_trainable):
     return self.template.stateless_call(trainable, non_trainable, x, **self.kwargs)
 
+  def _call_on_variables(self, x, trainable, state):
+    y, new_state = self._call(x, [tf.convert_to_tensor(v) for v in trainable],
+                              [tf.convert_to_tensor(v) for v in state])
+    if self.training:
+      for variable, value in zip(state, new_state):
+        variable.assign(value)
+    return y
+
   def __call__(self, layer, x):
+    if not tf.distribute.has_strategy():
+      # One device: the variables themselves are the arguments (a function traced for one
+      # variable serves every variable of the same shape): the reads, the moving-statistics
+      # writes and the caller's gradient all happen inside one call.
+      return self.on_variables(x, [v.value for v in layer.trainable_variables],
+                               [v.value for v in layer.non_trainable_variables])
+    # Replicas: each reads its own copies eagerly; the new state is written back here
     trainable = [tf.convert_to_tensor(v.value) for v in layer.trainable_variables]
     state = layer.non_trainable_variables
     y, new_state = self.function(x, trainable, [tf.convert_to_tensor(v.value) for v in state])
@@ -60,6 +78,10 @@ class SharedFunction:
       for variable, value in zip(state, new_state):
         variable.assign(value)
     return y
+
+  def tracing_count(self) -> int:
+    return (self.function.experimental_get_tracing_count()
+            + self.on_variables.experimental_get_tracing_count())
 
 
 def call_shared(layer, x, training):
@@ -89,5 +111,5 @@ def built() -> int:
 def traces() -> dict:
   """How often each shared function was traced, by (class, input shape, training): 1 each when
   nothing is traced twice."""
-  return {(key[1], key[3], key[5], i): fn.function.experimental_get_tracing_count()
+  return {(key[1], key[3], key[5], i): fn.tracing_count()
           for i, (key, fn) in enumerate(_FUNCTIONS.items())}

@@ -105,7 +105,7 @@ class SearchSteps:
     self.rl_baseline = tf.Variable(0.0, trainable=False, name="rl_baseline")
     self.rl_baseline_set = tf.Variable(False, trainable=False, name="rl_baseline_set")
     self.rl_baseline_decay = rl_baseline_decay
-    # Eager steps over per-candidate compiled functions (module docstring). Traced whole, one
+    # Eager steps over compiled pieces shared by kind (module docstring). Traced whole, one
     # step held every candidate of every op: minutes and GBs before the first step at 224.
     self._weight_step = self._weight_step_fn
     self._arch_step = self._arch_step_fn

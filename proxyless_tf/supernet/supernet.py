@@ -107,7 +107,7 @@ class Supernet(SupernetArch, keras.Model):
 
   def _part(self, name: str, fn, training):
     """The fixed parts around the mixed ops: run eagerly (the search's steps), each is one
-    compiled function, as every sampled candidate is (`MixedOp.path_function`)."""
+    compiled function, as every sampled candidate runs through one (`MixedOp._run_compiled`)."""
     if not tf.executing_eagerly():
       return lambda x: fn(x, training)
     training = bool(training)
