@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -17,3 +19,11 @@ def test_retrain_from_scratch_learns_and_saves(tiny_arch, tmp_path):
   assert os.path.exists(tmp_path / "model.keras") and os.path.exists(tmp_path / "model.weights.h5")
   assert arch_from_model(model) == tiny_arch
   assert np.isfinite(history["loss"]).all()
+  # the saved model loads with the package's layers alone (its training module not imported)
+  code = ("import sys, keras, proxyless_tf.model\n"
+          "m = keras.saving.load_model(sys.argv[1])\n"
+          "assert 'proxyless_tf.train.fused_sgd' not in sys.modules\n"
+          "print('optimizer', type(m.optimizer).__name__)")
+  out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.keras")],
+                       capture_output=True, text=True)
+  assert out.returncode == 0 and "optimizer SGD" in out.stdout, out.stderr[-2000:]

@@ -104,6 +104,16 @@ def _build_training_state(model, num_classes: int) -> None:
   tf.function(metrics_and_loss).get_concrete_function(spec, spec)
 
 
+def _save_as_stock_sgd(model) -> None:
+  """A model trained with `FusedSGD` is saved naming Keras's own SGD (the same optimizer, the same
+  variables, unfused): `model.keras` then loads wherever Keras does, without this package's
+  training module imported."""
+  optimizer = getattr(model, "optimizer", None)
+  if optimizer is not None and type(optimizer).__name__ == "FusedSGD":
+    import keras
+    optimizer.__class__ = keras.optimizers.SGD
+
+
 def _finish(model, config, out: str, dtype_policy: str, backup, chief: bool = True):
   """The float32 model, saved by the chief: `model.keras` and `model.weights.h5` load on every
   backend (weights trained under JAX are exported by TensorFlow). Each is written under a
@@ -113,6 +123,7 @@ def _finish(model, config, out: str, dtype_policy: str, backup, chief: bool = Tr
     trained = model
     model = build_model(config)
     model.set_weights(trained.get_weights())
+  _save_as_stock_sgd(model)
   if chief:
     for name, save in (("model.keras", model.save), ("model.weights.h5", model.save_weights)):
       tmp = os.path.join(out, f".tmp-{name}")
