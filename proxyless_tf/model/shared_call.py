@@ -32,10 +32,14 @@ _LOCK = threading.Lock()  # a tf.distribute strategy runs its replicas in thread
 
 
 def _key(layer, x, training: bool):
-  config = {k: v for k, v in layer.get_config().items() if k != "name"}
-  return (type(layer).__module__, type(layer).__qualname__,
-          json.dumps(config, sort_keys=True, default=str), tuple(x.shape), x.dtype.name,
-          training)
+  # a layer's config is fixed once it is made: its text is computed once per layer
+  kind = layer.__dict__.get("_shared_call_kind")
+  if kind is None:
+    config = {k: v for k, v in layer.get_config().items() if k != "name"}
+    kind = (type(layer).__module__, type(layer).__qualname__,
+            json.dumps(config, sort_keys=True, default=str))
+    object.__setattr__(layer, "_shared_call_kind", kind)
+  return (*kind, tuple(x.shape), x.dtype.name, training)
 
 
 class SharedFunction:
