@@ -1,9 +1,9 @@
 """A Keras `BatchNormalization` layer's training step as TensorFlow's fused kernel.
 
 Why: Keras 3 computes a training-mode BN as ~25 small ops (moments, then x * scale + offset) and
-its gradient as ~40 more. A tree-cell net has thousands of BNs (`proxyless_cifar`: ~2,700), so
-they were most of its training program (127k graph nodes), and tracing plus Grappler on that
-program was most of the wait before its first step. `FusedBatchNormV3` is one op forward and one
+its gradient as dozens more. A tree-cell net has hundreds of BNs (`proxyless_cifar`: 698), and
+tracing plus Grappler on its program was most of the wait before its first step; fusing them took
+that program from 127k to 104k graph nodes. `FusedBatchNormV3` is one op forward and one
 backward (`FusedBatchNormGradV3`), with the same function: batch mean and biased variance
 normalise, and the moving statistics follow Keras's own rule (`moving * momentum + batch *
 (1 - momentum)`, biased variance) through the layer's own variables, so checkpoints, export and

@@ -67,8 +67,8 @@ class PathMaskedSGD(tf.Module):
   def _compiled_update(self, indices, grads, variables, lr):
     """Eager steps on one device: each group of weights (a candidate's, the shared ones) is
     updated by one compiled function instead of an eager op per weight. Groups of the same
-    shapes share it (the variables are arguments), so a space of many mixed ops builds a few
-    dozen updates, not one per candidate. (Under a tf.distribute strategy each replica updates
+    shapes share it (the variables are arguments), so a space of many mixed ops builds one
+    update per group shape, not one per candidate. (Under a tf.distribute strategy each replica updates
     its own copies eagerly.)"""
     present = [i for i in indices if grads[i] is not None]
     if not present:

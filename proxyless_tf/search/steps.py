@@ -30,11 +30,11 @@ import numpy as np
 import tensorflow as tf
 
 from proxyless_tf.errors import UserError
+from proxyless_tf.model import shared_call
 from proxyless_tf.search.loss_scale import DynamicLossScale
 from proxyless_tf.search.objective import hardware_loss, rl_reward
 from proxyless_tf.search.optim import PathMaskedSGD
 from proxyless_tf.search.sampling import sample_paths
-from proxyless_tf.model import shared_call
 from proxyless_tf.utils.compiled import count
 
 

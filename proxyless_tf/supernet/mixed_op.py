@@ -158,7 +158,7 @@ class MixedOp(keras.layers.Layer):
   def _run_compiled(self, j: int, x, training):
     """Eagerly: candidate j through a compiled function. Independent candidates share one per
     layer kind and shape across every mixed op (`model/shared_call.py`), so a space of many
-    mixed ops builds a few dozen programs, not one per (op, candidate)."""
+    mixed ops builds one program per kind and shape, not one per (op, candidate)."""
     if self.ops[j] is None:
       return tf.zeros_like(x)
     if self.nested is not None:

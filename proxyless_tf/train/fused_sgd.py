@@ -1,15 +1,17 @@
 """SGD whose per-variable update is one fused TensorFlow op (TensorFlow backend).
 
 Why: Keras's optimizer updates each variable through `tf.distribute`'s per-variable `update`
-plumbing and about ten small ops, and traces that Python once per variable. A tree-cell net has
-thousands of small variables (`proxyless_cifar`: 4,626, mostly BN scales and offsets), so the
-update was over half of its training program: ~70k of its graph's ops and most of the time
-before its first step (BENCHMARKS.md "Search start-up"). Here, with no distribution strategy,
-each variable's update is `ResourceApplyKerasMomentum` (the same `m = m * mu - g * lr` and
-Nesterov `var += m * mu - g * lr` as Keras's SGD) and its decoupled weight decay
-`ResourceApplyGradientDescent` (`var -= (wd * lr) * var`, Keras's `var * wd * lr` up to rounding),
-with the learning-rate schedule evaluated once per step instead of once per variable. Under a `tf.distribute` strategy Keras's own path
-runs unchanged (its cross-replica merge is what keeps replicas in step).
+plumbing and about ten small ops, evaluates the learning-rate schedule again for every
+variable's weight decay, and traces that Python once per variable. A tree-cell net has thousands
+of small variables (`proxyless_cifar`: 2,313 trainable, mostly BN scales and offsets), so the
+update was a large part of its training program and of the wait before its first step
+(BENCHMARKS.md "Training start-up: `proxyless_cifar`"): evaluating the schedule once per step
+and the decay as one op per variable took that program from 104k to 45k graph nodes. Here, with
+no distribution strategy, each variable's update is `ResourceApplyKerasMomentum` (the same
+`m = m * mu - g * lr` and Nesterov `var += m * mu - g * lr` as Keras's SGD) and its decoupled
+weight decay `ResourceApplyGradientDescent` (`var -= (wd * lr) * var`, Keras's `var * wd * lr`
+up to rounding). Under a `tf.distribute` strategy Keras's own path runs unchanged (its
+cross-replica merge is what keeps replicas in step).
 """
 
 from __future__ import annotations
