@@ -118,3 +118,31 @@ def test_symmetric_padding_round_trips_and_changes_only_strided_convs(tiny_arch)
   split = split_large_depthwise(model, 25)
   assert split.get_layer("block_4").depthwise.padding == "symmetric"
   np.testing.assert_allclose(split(x), model(x), atol=1e-4)
+
+
+def test_training_batch_norm_equals_keras_on_both_kernels():
+  """`model.batch_norm` (the fused kernel, or moments + the fused gradient where the channel count
+  is not a multiple of the vector width) normalises, differentiates and updates the moving
+  statistics as Keras's own layer does."""
+  import tensorflow as tf
+  from proxyless_tf.model import batch_norm as bn_module
+  rng = np.random.default_rng(0)
+  for channels in (32, 20):  # a multiple of any vector width; a multiple of none
+    x = tf.constant(rng.normal(1.0, 3.0, (4, 6, 6, channels)), tf.float32)
+    dy = tf.constant(rng.normal(size=(4, 6, 6, channels)), tf.float32)
+    results = []
+    for fused in (False, True):
+      layer = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3)
+      layer.build(x.shape)
+      layer.gamma.assign(rng.uniform(0.5, 1.5, channels).astype("float32") if not results else
+                         results[0][4])
+      with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = bn_module.batch_norm(layer, x, True) if fused else layer(x, training=True)
+      grads = tape.gradient(y, [x, layer.gamma, layer.beta], output_gradients=dy)
+      results.append([y.numpy()] + [g.numpy() for g in grads] + [layer.gamma.numpy(),
+                      layer.moving_mean.numpy(), layer.moving_variance.numpy()])
+    if bn_module._vector_width() > 1:  # on a CPU the two channel counts take the two kernels
+      assert (channels % bn_module._vector_width() == 0) == (channels == 32)
+    for keras_value, ours in zip(*results):
+      np.testing.assert_allclose(ours, keras_value, rtol=1e-4, atol=1e-4)
