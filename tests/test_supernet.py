@@ -88,6 +88,23 @@ def test_full_and_full_v2_agree_on_the_same_sample():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
 
 
+def test_frozen_shared_call_gives_the_same_input_gradient_and_no_weight_gradient():
+  """The arch step's paths run `frozen`: the backward skips the weights, dx is unchanged."""
+  from proxyless_tf.model.shared_call import call_shared
+  layer = Candidate(5, 3).layer(8, 1, name="frozen_probe")
+  x = _batch((2, 6, 6, 8))
+  layer.build(x.shape)
+  results = []
+  for frozen in (False, True):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      loss = tf.reduce_sum(tf.square(call_shared(layer, x, True, frozen)))
+    results.append(tape.gradient(loss, [x] + layer.trainable_variables))
+  assert all(g is not None for g in results[0])
+  assert all(g is None for g in results[1][1:])
+  np.testing.assert_allclose(results[1][0].numpy(), results[0][0].numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_rescale_keeps_unsampled_probabilities():
   op = _op()
   op.pair.assign([1, 3])

@@ -32,7 +32,7 @@ _FUNCTIONS: dict = {}
 _LOCK = threading.Lock()  # a tf.distribute strategy runs its replicas in threads
 
 
-def _key(layer, x, training: bool):
+def _key(layer, x, training: bool, frozen: bool):
   # a layer's config is fixed once it is made: its text is computed once per layer
   kind = layer.__dict__.get("_shared_call_kind")
   if kind is None:
@@ -40,24 +40,27 @@ def _key(layer, x, training: bool):
     kind = (type(layer).__module__, type(layer).__qualname__,
             json.dumps(config, sort_keys=True, default=str))
     object.__setattr__(layer, "_shared_call_kind", kind)
-  return (*kind, tuple(x.shape), x.dtype.name, training)
+  return (*kind, tuple(x.shape), x.dtype.name, training, frozen)
 
 
 class SharedFunction:
-  """The compiled function of one (kind, input shape, training)."""
+  """The compiled function of one (kind, input shape, training, frozen)."""
 
-  def __init__(self, layer, x, training: bool):
+  def __init__(self, layer, x, training: bool, frozen: bool = False):
     config = dict(layer.get_config(), name=f"shared_{layer.name}")
     with keras.StatelessScope():  # the template's weights are placeholders, never allocated
       self.template = type(layer).from_config(config)
       self.template.build(tuple(x.shape))
     self.training = training
+    self.frozen = frozen
     takes_training = "training" in inspect.signature(self.template.call).parameters
     self.kwargs = {"training": training} if takes_training else {}
     self.function = compiled(self._call)
     self.on_variables = compiled(self._call_on_variables)
 
   def _call(self, x, trainable, non_trainable):
+    if self.frozen:  # no weight gradient: the backward computes the input's alone
+      trainable = [tf.stop_gradient(w) for w in trainable]
     return self.template.stateless_call(trainable, non_trainable, x, **self.kwargs)
 
   def _call_on_variables(self, x, trainable, state):
@@ -89,22 +92,26 @@ class SharedFunction:
             + self.on_variables.experimental_get_tracing_count())
 
 
-def call_shared(layer, x, training):
-  """`layer(x, training=training)`, run by the function shared by its kind (built on first use)."""
+def call_shared(layer, x, training, frozen: bool = False):
+  """`layer(x, training=training)`, run by the function shared by its kind (built on first use).
+
+  `frozen`: a caller that differentiates through the layer but not into its weights (the search's
+  arch step) gets a function whose backward skips the weight gradients (the filter gradients of
+  every conv: a third of a backward pass)."""
   training = bool(training)
-  key = _key(layer, x, training)
+  key = _key(layer, x, training, bool(frozen))
   function = _FUNCTIONS.get(key)
   if function is None:
     with _LOCK:
       function = _FUNCTIONS.get(key) or _FUNCTIONS.setdefault(
-          key, SharedFunction(layer, x, training))
+          key, SharedFunction(layer, x, training, bool(frozen)))
   return function(layer, x)
 
 
-def run_layer(layer, x, training):
+def run_layer(layer, x, training, frozen: bool = False):
   """Eagerly (the search's steps): `call_shared`; traced into a caller's graph: the layer itself."""
   if tf.executing_eagerly():
-    return call_shared(layer, x, training)
+    return call_shared(layer, x, training, frozen)
   return layer(x, training=training)
 
 
@@ -116,5 +123,5 @@ def built() -> int:
 def traces() -> dict:
   """How often each shared function was traced, by (class, input shape, training): 1 each when
   nothing is traced twice."""
-  return {(key[1], key[3], key[5], i): fn.tracing_count()
+  return {(key[1], key[3], key[5], key[6], i): fn.tracing_count()
           for i, (key, fn) in enumerate(_FUNCTIONS.items())}

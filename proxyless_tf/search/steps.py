@@ -125,7 +125,7 @@ class SearchSteps:
 
   def path_traces(self) -> dict:
     """How often each built candidate function was traced: the shared ones (by kind, shape,
-    training) and nested candidates' own (by op, candidate, training). 1 each when a new sample
+    training, frozen) and nested candidates' own (by op, candidate, training). 1 each when a new sample
     only calls another function, however many steps ran."""
     own = {(op.name, j, training): fn.experimental_get_tracing_count()
            for op in self.net.mixed_ops

@@ -155,7 +155,7 @@ class MixedOp(keras.layers.Layer):
     return cached(self, "_path_functions", (j, training),
                   lambda: lambda x: self._run(j, x, training))
 
-  def _run_compiled(self, j: int, x, training):
+  def _run_compiled(self, j: int, x, training, frozen: bool = False):
     """Eagerly: candidate j through a compiled function. Independent candidates share one per
     layer kind and shape across every mixed op (`model/shared_call.py`), so a space of many
     mixed ops builds one program per kind and shape, not one per (op, candidate)."""
@@ -163,14 +163,14 @@ class MixedOp(keras.layers.Layer):
       return tf.zeros_like(x)
     if self.nested is not None:
       return self.path_function(j, training)(x)
-    return call_shared(self.ops[j], x, training)
+    return call_shared(self.ops[j], x, training, frozen)
 
-  def _switch(self, index, x, training):
+  def _switch(self, index, x, training, frozen: bool = False):
     if tf.executing_eagerly():  # the sample is on the host: run that candidate's function only
       # out of range (a sample from non-finite logits) runs the last, as tf.switch_case does
       j = int(index)
       return self._run_compiled(j if 0 <= j < self.num_candidates else self.num_candidates - 1,
-                                x, training)
+                                x, training, frozen)
     return tf.switch_case(index, [lambda j=j: self._run(j, x, training)
                                   for j in range(self.num_candidates)])
 
@@ -196,8 +196,9 @@ class MixedOp(keras.layers.Layer):
     if tf.executing_eagerly():
       # The path's own function, seen by the caller's tape alone (dx through its cached backward);
       # the gate gradient rides on an identity of its output. A second tape around the call
-      # would make TensorFlow build that function's backward anew at every step.
-      out = self._switch(active, x, training)
+      # would make TensorFlow build that function's backward anew at every step. The arch step
+      # trains alpha alone: the path's backward skips its weight gradients (`frozen`).
+      out = self._switch(active, x, training, frozen=True)
 
       @tf.custom_gradient
       def gate(out, alpha):
