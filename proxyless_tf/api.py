@@ -252,13 +252,14 @@ def _coerce(name: str, value):
 
 
 def _arch(arch):
-  from proxyless_tf.arch import ArchConfig, get_preset, load_arch
-  if isinstance(arch, ArchConfig):
+  """A net config of any family, from itself, a search result, a file or a preset name."""
+  from proxyless_tf.arch import get_preset, is_net_config, load_arch
+  if is_net_config(arch):
     return arch
-  if hasattr(arch, "arch") and isinstance(arch.arch, ArchConfig):  # a SearchResult
+  if is_net_config(getattr(arch, "arch", None)):  # a SearchResult
     return arch.arch
   if isinstance(arch, str):
     import os
     return load_arch(arch) if os.path.exists(arch) else get_preset(arch)
-  raise UserError(f"arch: expected an ArchConfig, a search result, a file or a preset name, got "
-                  f"{type(arch).__name__}")
+  raise UserError(f"arch: expected an architecture config, a search result, a file or a preset "
+                  f"name, got {type(arch).__name__}")

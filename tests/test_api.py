@@ -92,3 +92,19 @@ def test_api_errors_name_arguments_not_flags(call, message):
   with pytest.raises(ValueError, match=message) as info:
     call(_arrays())
   assert "--" not in str(info.value)
+
+
+def test_train_takes_a_tree_config_and_a_tree_search_result(tmp_path):
+  """The API trains any family's config, as its docstring says: a tree-cell net, given as the
+  config or as the search result that holds it."""
+  from proxyless_tf.search.runner import SearchResult
+  from proxyless_tf.space.space import get_space
+  tree = get_space("tiny_tree").derive([0] * len(get_space("tiny_tree").mixed_ops()))
+  (x, y), (xt, yt) = _arrays()
+  result = SearchResult(arch_path="", png_path="", config=tree, predicted_latency=None, steps=0,
+                        history=[])
+  for i, arch in enumerate((tree, result)):
+    model, history = ptf.train(arch, ((x, y), (xt, yt)), epochs=1, batch_size=64,
+                               out=str(tmp_path / f"t{i}"), verbose=0)
+    assert model.get_layer("stem_bn") is not None and model.output_shape == (None, 10)
+    assert len(history["val_accuracy"]) == 1

@@ -293,6 +293,28 @@ def test_estimated_table_reproduces_its_calibration_points():
     assert estimate == pytest.approx(published, rel=0.015)
 
 
+def test_phone_estimate_prices_tree_ops_by_what_they_compute():
+  """A tree search with --target=mobile and no table is priced from the tree ops' own work (an
+  identity edge is a copy, a pool has no weights), not as MBConvs; an op kind the estimate has
+  no model of is refused with a line, never priced as something else."""
+  import dataclasses
+  from proxyless_tf.latency.estimate import estimated_table, op_features
+  from proxyless_tf.latency.tree_ops import edge_op
+  space = get_space("small_tree")
+  table = estimated_table(space)
+  assert {op.key for op in all_space_ops(space)} == set(table.entries)
+  edges = {name: edge_op(16, 16, 16, name, 1) for name in ("identity", "max_3x3", "sep_3x3",
+                                                           "sep_5x5", "conv_3x3")}
+  features = {name: op_features(op) for name, op in edges.items()}
+  assert features["identity"][0] == 0 < features["max_3x3"][0]  # a copy; a window per output
+  assert features["identity"][1] == 2 * 16 * 16 * 16 * 4  # read and write, float32
+  constants = fit_constants()
+  cost = {name: float(f @ constants) for name, f in features.items()}
+  assert cost["identity"] < cost["max_3x3"] < cost["sep_3x3"] < cost["sep_5x5"] < cost["conv_3x3"]
+  with pytest.raises(UserError, match="no model of"):
+    op_features(dataclasses.replace(edges["identity"], kind="mystery_op"))
+
+
 def test_shipped_mobile_table_is_marked_estimated_and_covers_the_space():
   table = load_table(os.path.join(ROOT, "tables", "pixel1_estimated_proxyless_224.json"))
   model = TableCostModel(table)

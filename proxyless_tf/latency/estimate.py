@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 
 from proxyless_tf.arch.presets import get_preset, mobilenet_v2
+from proxyless_tf.errors import UserError
 from proxyless_tf.latency.ops import OpSpec, arch_ops
 
 BYTES_PER_VALUE = 4  # float32 activations and weights
@@ -41,6 +42,14 @@ def op_features(op: OpSpec) -> np.ndarray:
   elif op.kind == "Logits":
     values = r * r * op.in_channels + op.in_channels * op.out_channels + op.out_channels
     layers = 2
+  elif op.kind.startswith("tree_"):
+    from proxyless_tf.latency.tree_ops import tree_op_features
+    macs, values, layers = tree_op_features(op)
+    return np.array([macs, values * BYTES_PER_VALUE, layers], dtype=np.float64)
+  elif op.kind != "expanded_conv":
+    raise UserError(f"the phone estimate has no model of {op.kind} ops: measure a table on the "
+                    "phone (python tools/build_latency_table.py --device=android --space=SPACE "
+                    "--out=T.json) and pass it with --latency_table=T.json")
   else:
     mid = op.in_channels * op.expand_ratio
     expand = op.expand_ratio != 1

@@ -115,6 +115,34 @@ def tree_op_macs(op) -> int:
   return parse_op(op.edge).macs(_out_res(op), op.in_channels, op.out_channels)
 
 
+def tree_op_features(op) -> tuple[int, int, int]:
+  """(MACs, values moved, TFLite layers) of one op, for the phone estimate (`latency/estimate.py`):
+  what each op reads, writes and holds as weights, and the layers the converter makes of it (a
+  pre-activation BN cannot fold into the conv after it: a MUL and an ADD, with the ReLU fused)."""
+  r, c_in, c_out = op.resolution, op.in_channels, op.out_channels
+  if op.kind == "tree_stem":  # conv + BN, folded
+    return op.macs, r * r * (c_in + c_out) + 9 * c_in * c_out, 1
+  if op.kind == "tree_head":  # BN (MUL, ADD + ReLU), MEAN, FULLY_CONNECTED
+    return op.macs, 2 * r * r * c_in + c_in * c_out + c_out, 4
+  o = _out_res(op)
+  if op.kind == "tree_block":  # BN, 1x1 conv; BN + ReLU, 1x1 conv (final BN folded); ADD
+    values = (3 * r * r * c_in + o * o * (3 * op.width + 2 * c_out) + c_in * op.width
+              + op.width * c_out)
+    extra = (2 if op.stride > 1 else 0) + (1 if c_out > c_in else 0)  # slice + pool, pad
+    return op.macs, values, 6 + extra
+  spec = parse_op(op.edge)
+  values = r * r * c_in + o * o * c_out  # read the input, write the output
+  layers = {"identity": 1, "pool": 1, "conv": 1, "sep": 2}[spec.kind]
+  if spec.has_weights:
+    values += 2 * r * r * c_in + spec.params(c_in, c_out)[0]  # the BN's output, weights
+    layers += 2 + (1 if op.stride > 1 else 0) + (3 if spec.groups > 1 else 0)  # pad, shuffle
+  if spec.kind == "sep":
+    values += 2 * o * o * c_in  # the depthwise output, written and read
+  if spec.kind == "pool":  # no MACs, but a compare or add per window tap
+    return o * o * c_out * spec.kernel_size ** 2, values, layers
+  return op.macs, values, layers
+
+
 def tree_op_model(op):
   """A Keras model of one op, to time (`latency/measure.py`)."""
   import keras

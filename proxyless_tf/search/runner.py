@@ -169,7 +169,7 @@ class SearchResult:
 
   @property
   def arch(self):
-    """The found architecture (an ArchConfig)."""
+    """The found architecture (the space family's net config)."""
     return self.config
 
 
