@@ -52,7 +52,7 @@ def main():
   from proxyless_tf.benchmark.host import cpu_model, time_interpreter
   from proxyless_tf.latency.canary import CANDIDATES
   from proxyless_tf.latency.identity import fingerprint, host_identity
-  from proxyless_tf.latency.measure import op_tflite
+  from proxyless_tf.latency.op_models import op_tflite
   from proxyless_tf.latency.ops import all_space_ops
   from proxyless_tf.latency.validate import arch_tflite, random_archs
   from proxyless_tf.space.space import get_space

@@ -65,7 +65,7 @@ def test_half_types_are_compiled_and_timed(dtype):
   assert summary["count"] == 3 and summary["median_ms"] > 0
   assert keras.config.dtype_policy().name == "float32"  # restored after the build
   with compute_dtype(dtype):
-    from proxyless_tf.latency.measure import op_model
+    from proxyless_tf.latency.op_models import op_model
     assert op_model(op).layers[-1].compute_dtype == dtype
 
 

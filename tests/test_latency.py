@@ -12,7 +12,8 @@ import tensorflow as tf
 
 import fake_adb
 from proxyless_tf.errors import UserError
-from proxyless_tf.latency.builder import build_space_table, space_from_metadata, space_metadata
+from proxyless_tf.latency.builder import build_space_table
+from proxyless_tf.latency.table_space import space_from_metadata, space_metadata
 from proxyless_tf.latency.cost_model import ExpectedCost
 from proxyless_tf.latency.estimate import (PIXEL1_CALIBRATION, arch_features, calibration_arch,
                                            fit_constants)
@@ -414,7 +415,7 @@ def test_validation_measures_android_samples_through_adb(tmp_path, monkeypatch):
 
 
 def test_validate_command_on_a_host_table(tmp_path):
-  from proxyless_tf.latency.builder import space_metadata
+  from proxyless_tf.latency.table_space import space_metadata
   space = get_space("tiny")
   path = str(tmp_path / "tiny.json")
   table = _fake_table(space, path)

@@ -8,7 +8,8 @@ import pytest
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency import correction as K
 from proxyless_tf.latency import diagnosis as D
-from proxyless_tf.latency.builder import build_space_table, checked_error_line, space_metadata
+from proxyless_tf.latency.builder import build_space_table, checked_error_line
+from proxyless_tf.latency.table_space import space_metadata
 from proxyless_tf.latency.canary import canary_op
 from proxyless_tf.latency.ops import all_space_ops, arch_ops
 from proxyless_tf.latency.table import LatencyTable, TableCostModel, load_table
@@ -63,8 +64,8 @@ def fake_exports(monkeypatch):
     machine_nets[arch.name] = arch
     return f"net:{arch.name}".encode()
   monkeypatch.setattr(validate, "arch_tflite", tag)
-  from proxyless_tf.latency import measure
-  monkeypatch.setattr(measure, "op_tflite", lambda op, precision, **_: f"op:{op.key}".encode())
+  from proxyless_tf.latency import op_models
+  monkeypatch.setattr(op_models, "op_tflite", lambda op, precision, **_: f"op:{op.key}".encode())
   return machine_nets
 
 

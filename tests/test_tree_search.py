@@ -96,7 +96,8 @@ def test_tree_latency_tables_on_the_host_and_through_adb_price_the_derived_nets(
   the same adb path; the table prices a derived net as the one-hot expected latency, and a
   search runs against it."""
   import fake_adb
-  from proxyless_tf.latency.builder import build_space_table, space_from_metadata
+  from proxyless_tf.latency.builder import build_space_table
+  from proxyless_tf.latency.table_space import space_from_metadata
   from proxyless_tf.latency.measure import AndroidMeasurer, HostMeasurer
   from proxyless_tf.latency.ops import all_space_ops
   from proxyless_tf.latency.table import TableCostModel, load_table

@@ -56,7 +56,7 @@ flags.DEFINE_integer("rounds", 5, "With --latency_table: interleaved rounds.", l
 
 def side_by_side(model: str) -> None:
   from proxyless_tf.arch import load_arch
-  from proxyless_tf.latency.builder import space_from_metadata
+  from proxyless_tf.latency.table_space import space_from_metadata
   from proxyless_tf.latency.canary import canary_tflite
   from proxyless_tf.latency.side_by_side import compare, describe, is_host_table, time_pair
   from proxyless_tf.latency.table import TableCostModel, load_table

@@ -34,7 +34,7 @@ def main(argv):
     raise UserError(f"unexpected arguments {argv[1:]}")
   if not FLAGS.tunas_data or not FLAGS.out:
     raise UserError("--tunas_data=PATH/tunas/cost_model_data.py and --out=TABLE.json are required")
-  from proxyless_tf.latency.builder import space_metadata
+  from proxyless_tf.latency.table_space import space_metadata
   from proxyless_tf.latency.table import TableCostModel
   from proxyless_tf.latency.tunas import SSD, read_cost_model_data, tunas_table
   from proxyless_tf.space.space import get_space

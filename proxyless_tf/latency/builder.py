@@ -16,37 +16,10 @@ from proxyless_tf.latency.identity import fingerprint, host_identity
 from proxyless_tf.latency.measure import build_table
 from proxyless_tf.latency.ops import all_space_ops
 from proxyless_tf.latency.table import LatencyTable, load_table
+from proxyless_tf.latency.table_space import space_metadata
 
 # Metadata that must match for a build to resume an existing file.
 IDENTITY = ("device", "threads", "delegate", "precision", "depthwise_max_taps", "batch_size")
-
-
-_SPACE_FIELDS = ("input_size", "input_channels", "num_classes", "stem_filters",
-                 "first_block_filters", "stage_widths", "head_filters")
-_TREE_SPACE_FIELDS = ("input_size", "input_channels", "num_classes", "stem_filters", "alpha",
-                      "blocks_per_stage", "depth")
-
-
-def _fields(space) -> tuple[str, ...]:
-  return _TREE_SPACE_FIELDS if getattr(space, "family", None) == "pyramid_tree" else _SPACE_FIELDS
-
-
-def space_metadata(space) -> dict:
-  return {"space": space.name, **{f: getattr(space, f) for f in _fields(space)}}
-
-
-def space_from_metadata(metadata: dict):
-  """The exact space a table was built for (preset + the shapes it was measured at)."""
-  import dataclasses
-  from proxyless_tf.space.space import get_space
-  if "space" not in metadata:
-    raise UserError("this latency table does not say which search space it covers "
-                    "(metadata 'space'); pass --space")
-  base = get_space(metadata["space"])
-  changes = {f: metadata[f] for f in _fields(base) if f in metadata}
-  if "stage_widths" in changes:
-    changes["stage_widths"] = tuple(changes["stage_widths"])
-  return dataclasses.replace(base, **changes)
 
 
 def host_metadata(num_threads: int, precision: str,

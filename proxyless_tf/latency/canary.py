@@ -83,7 +83,7 @@ def time_rounds(measure, contents: list, canary_content, rounds: int, progress=N
 
 def canary_tflite(table) -> bytes:
   """The table's canary as a model, exported the way the table's ops were."""
-  from proxyless_tf.latency.measure import op_tflite
+  from proxyless_tf.latency.op_models import op_tflite
   return op_tflite(canary_of(table), table.metadata.get("precision", "float"),
                    max_depthwise_taps=table.metadata.get("depthwise_max_taps"))
 

@@ -91,7 +91,7 @@ def op_latency(op: OpSpec, constants: np.ndarray) -> float:
 def estimated_table(space, command: str = ""):
   """A LatencyTable of every op of `space` from the Pixel-1 estimate, marked as an estimate."""
   import time
-  from proxyless_tf.latency.builder import space_metadata
+  from proxyless_tf.latency.table_space import space_metadata
   from proxyless_tf.latency.ops import all_space_ops
   from proxyless_tf.latency.table import LatencyTable, model_entry
   constants = fit_constants()

@@ -145,7 +145,7 @@ def validate_table(table, samples: int, rounds: int, seed: int, fit: bool, measu
   """
   from proxyless_tf.latency import canary as C
   from proxyless_tf.latency import diagnosis as D
-  from proxyless_tf.latency.builder import space_from_metadata
+  from proxyless_tf.latency.table_space import space_from_metadata
   from proxyless_tf.latency.table import TableCostModel
   space = space_from_metadata(table.metadata)
   model = TableCostModel(table)

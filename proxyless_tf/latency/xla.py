@@ -136,7 +136,7 @@ def time_runner(run, warmup: int = 10, runs: int = 30, max_seconds: float | None
 
 
 def compile_op(op, batch_size: int = DEFAULT_BATCH, dtype: str = "float32"):
-  from proxyless_tf.latency.measure import op_model
+  from proxyless_tf.latency.op_models import op_model
   with compute_dtype(dtype):
     model = op_model(op)  # whole: the XNNPACK split is for LiteRT
   return compiled(model, batch_size, dtype)

@@ -1,0 +1,49 @@
+"""Each op of a latency table as a model of its own: what gets timed.
+
+Op models use the same layers as the deployed network (so the converter fuses BN and ReLU6 the
+same way), and the same precision: an int8 table times full-int8 op models with int8 I/O, which is
+what the op computes inside a full-int8 network. Its own module because both the measurers
+(`measure.py`) and the canary (`canary.py`) export ops.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import keras
+
+from proxyless_tf.arch.config import Block
+from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
+from proxyless_tf.latency.ops import OpSpec
+from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
+
+_CONVERT_LOCK = threading.Lock()  # the TFLite converter is not meant to run in several threads
+
+
+def op_model(op: OpSpec) -> keras.Model:
+  if op.kind.startswith("tree_"):
+    from proxyless_tf.latency.tree_ops import tree_op_model
+    return tree_op_model(op)
+  inputs = keras.Input((op.resolution, op.resolution, op.in_channels))
+  if op.kind == "Conv":
+    x = ConvBNReLU(op.out_channels, op.kernel_size, op.stride, name="stem")(inputs)
+  elif op.kind == "Conv_1":
+    x = ConvBNReLU(op.out_channels, 1, 1, name="head")(inputs)
+  elif op.kind == "Logits":
+    x = keras.layers.GlobalAveragePooling2D()(inputs)
+    x = keras.layers.Dense(op.out_channels, kernel_initializer=dense_initializer(op.in_channels))(x)
+  elif op.kind == "expanded_conv":
+    block = Block(op.out_channels, op.stride, op.kernel_size, op.expand_ratio)
+    x = MBConv(block.filters, block.kernel_size, block.stride, block.expand_ratio,
+               residual=op.idskip, name="block")(inputs)
+  else:
+    raise ValueError(f"unknown op kind {op.kind}")
+  return keras.Model(inputs, x)
+
+
+def op_tflite(op: OpSpec, precision: str, seed: int = 0,
+              max_depthwise_taps: int | None = XNNPACK_MAX_TAPS) -> bytes:
+  """The op as it ships: through the export's XNNPACK rewrite unless `max_depthwise_taps` is None."""
+  from proxyless_tf.export.tflite import convert_for_timing
+  with _CONVERT_LOCK:
+    return convert_for_timing(op_model(op), precision, seed, max_depthwise_taps)
