@@ -179,7 +179,7 @@ def part_search(args) -> dict:
   import numpy as np
   from proxyless_tf.arch import load_arch
   from proxyless_tf.arch.stats import totals
-  from proxyless_tf.arch.tree_original import from_original
+  from proxyless_tf.families.pyramid_tree.original import from_original
   from proxyless_tf.space.space import get_space
   reference = get_space("small_tree").with_task(32, 1, 10).reference_arch()
   requested = 0.8 * totals(reference)["macs"]

@@ -24,7 +24,7 @@ if not verbose():
   warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
   warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
 
-__version__ = "0.1.0"
+from proxyless_tf.version import __version__  # noqa: E402,F401
 
 # The Python API (proxyless_tf/api.py). search / train / export / benchmark are the subpackages,
 # made callable (utils/callable_module.py): ptf.search(data, target=...) runs a search.

@@ -104,8 +104,8 @@ def test_tree_nets_split_their_large_separable_edges_to_the_same_function():
   """Tree cells' 7x7 separable edges (no BN after the depthwise) and a strided one (PyTorch's
   symmetric padding) run as <= 25-tap pieces; dilated kernels and everything else stay as is."""
   import keras
-  from proxyless_tf.arch.tree_presets import pyramid_tree_net
-  from proxyless_tf.model.tree_layers import PreActOp
+  from proxyless_tf.families.pyramid_tree.presets import pyramid_tree_net
+  from proxyless_tf.families.pyramid_tree.layers import PreActOp
   arch = pyramid_tree_net([["sep_7x7", "sep_3x3_d2"]] * 3, "k7_tree", blocks_per_stage=1, start=8,
                           alpha=8, depth=1, input_size=16, input_channels=1)
   keras.utils.set_random_seed(1)

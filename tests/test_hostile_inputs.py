@@ -172,14 +172,14 @@ def test_corpus_flag_cases_through_the_commands(tmp_path, name):
 
 
 def _tree_base() -> dict:
-  from proxyless_tf.arch.tree_presets import pyramid_tree_net
+  from proxyless_tf.families.pyramid_tree.presets import pyramid_tree_net
   return pyramid_tree_net([["sep_7x7", "max_3x3"]] * 3, "fuzz_tree", blocks_per_stage=1, start=8,
                           alpha=8, depth=1, input_size=16, input_channels=1).to_dict()
 
 
 def _original_base() -> dict:
-  from proxyless_tf.arch.tree import tree_from_dict
-  from proxyless_tf.arch.tree_original import to_original
+  from proxyless_tf.families.pyramid_tree.config import tree_from_dict
+  from proxyless_tf.families.pyramid_tree.original import to_original
   return to_original(tree_from_dict(_tree_base()))
 
 
@@ -193,8 +193,8 @@ def test_fuzz_tree_arch_mutations_in_both_formats(fmt, data):
   """The tree family's readers: a mutated config is a one-line error or a valid config that
   round-trips through both formats."""
   import copy
-  from proxyless_tf.arch.tree import TreeNetConfig, tree_from_dict
-  from proxyless_tf.arch.tree_original import from_original, to_original
+  from proxyless_tf.families.pyramid_tree.config import TreeNetConfig, tree_from_dict
+  from proxyless_tf.families.pyramid_tree.original import from_original, to_original
   base, paths = ((_tree_base(), TREE_PATHS) if fmt == "ours"
                  else (_original_base(), ORIGINAL_TREE_PATHS))
   mutated = copy.deepcopy(base)

@@ -300,7 +300,7 @@ def test_phone_estimate_prices_tree_ops_by_what_they_compute():
   no model of is refused with a line, never priced as something else."""
   import dataclasses
   from proxyless_tf.latency.estimate import estimated_table, op_features
-  from proxyless_tf.latency.tree_ops import edge_op
+  from proxyless_tf.families.pyramid_tree.ops import edge_op
   space = get_space("small_tree")
   table = estimated_table(space)
   assert {op.key for op in all_space_ops(space)} == set(table.entries)

@@ -3,12 +3,12 @@ import json
 import numpy as np
 import pytest
 
-from proxyless_tf.arch import PRESETS, get_preset
+from proxyless_tf.arch import get_preset, preset_names
 from proxyless_tf.arch.pytorch_interop import from_pytorch_config, to_pytorch_config
 from proxyless_tf.arch.stats import totals
 
 # the MobileNetV2-style presets (proxyless_cifar, a tree-cell net, has tests/test_tree_arch.py)
-MOBILENET_FAMILY = sorted(n for n in PRESETS if getattr(get_preset(n), "family", None) is None)
+MOBILENET_FAMILY = sorted(n for n in preset_names() if getattr(get_preset(n), "family", None) is None)
 
 # Released models (ProxylessNAS paper / net.config files): parameters and multiply-adds at 224.
 PUBLISHED = {

@@ -9,10 +9,10 @@ import pytest
 
 from proxyless_tf.arch import ArchConfigError, get_preset, load_arch, save_arch
 from proxyless_tf.arch.stats import format_table, totals
-from proxyless_tf.arch.tree import (EDGE_OPS, Edge, Node, TreeBlock, TreeNetConfig, binary_cell,
+from proxyless_tf.families.pyramid_tree.config import (EDGE_OPS, Edge, Node, TreeBlock, TreeNetConfig, binary_cell,
                                     cell_ops, parse_op, pyramid_widths, tree_from_dict)
-from proxyless_tf.arch.tree_original import from_original, to_original
-from proxyless_tf.arch.tree_presets import pyramid_tree_net
+from proxyless_tf.families.pyramid_tree.original import from_original, to_original
+from proxyless_tf.families.pyramid_tree.presets import pyramid_tree_net
 
 HERE = os.path.dirname(__file__)
 SHARED = os.path.join(HERE, "..", "..", "shared", "data", "proxyless_cifar.config")
@@ -167,7 +167,7 @@ def _np_shuffle(y, groups):
     ("sep_3x3", None, 2), ("conv_1x1", 6, 1), ("conv_3x3_g2", 8, 2), ("identity", None, 1),
     ("max_3x3", None, 1), ("avg_3x3", None, 1), ("avg_2x2", None, 2)])
 def test_edge_op_matches_numpy(op, filters, stride):
-  from proxyless_tf.model.tree_layers import PreActOp
+  from proxyless_tf.families.pyramid_tree.layers import PreActOp
   rng = np.random.default_rng(1)
   x = rng.normal(size=(1, 8, 8, 4)).astype(np.float32)
   layer = PreActOp(op, filters, stride)
@@ -204,7 +204,7 @@ def test_edge_op_matches_numpy(op, filters, stride):
 
 def test_tree_nodes_split_add_and_branch_bn_match_numpy():
   """A split node with branch BN over identity edges, one of them with a copy/add child."""
-  from proxyless_tf.model.tree_layers import TreeCell
+  from proxyless_tf.families.pyramid_tree.layers import TreeCell
   child = Node(edges=(Edge("identity"), Edge("max_3x3")), split="copy", merge="add")
   node = Node(edges=(Edge("identity", child=child), Edge("identity")), split="split",
               merge="add", branch_bn=True)

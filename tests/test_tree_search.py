@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from proxyless_tf.arch import load_arch
-from proxyless_tf.arch.tree import TreeNetConfig
-from proxyless_tf.arch.tree_original import from_original
+from proxyless_tf.families.pyramid_tree.config import TreeNetConfig
+from proxyless_tf.families.pyramid_tree.original import from_original
 from proxyless_tf.latency.cost_model import ExpectedCost, FlopsCostModel
 from proxyless_tf.search.runner import SearchConfig, SearchRun
 from proxyless_tf.space.space import get_space

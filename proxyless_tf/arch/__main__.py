@@ -7,7 +7,6 @@ import json
 from absl import flags
 
 from proxyless_tf.arch.io import load_arch, save_arch
-from proxyless_tf.arch.pytorch_interop import to_pytorch_config
 from proxyless_tf.arch.stats import format_table
 from proxyless_tf.errors import UserError
 from proxyless_tf.utils.cli import run_main
@@ -39,12 +38,10 @@ def main(argv):
     return
   if not FLAGS.out:
     raise UserError("convert needs --out=FILE")
-  if FLAGS.format == "pytorch" and getattr(config, "family", None) == "pyramid_tree":
-    from proxyless_tf.arch.tree_original import to_original
-    atomic_write_text(FLAGS.out, json.dumps(to_original(config), indent=4) + "\n")
-  elif FLAGS.format == "pytorch":
-    atomic_write_text(FLAGS.out, json.dumps(to_pytorch_config(config), indent=4) + "\n")
-    if config.padding == "same":
+  if FLAGS.format == "pytorch":
+    from proxyless_tf.families import family_of
+    atomic_write_text(FLAGS.out, json.dumps(family_of(config).to_original(config), indent=4) + "\n")
+    if getattr(config, "padding", None) == "same":
       print("note: PyTorch pads strided convs symmetrically; weights trained here with padding "
             "'same' compute a slightly different function there")
   else:

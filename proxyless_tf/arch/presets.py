@@ -8,7 +8,6 @@ block is `zero`, i.e. skipped); the first block of a stage carries the stage's s
 from __future__ import annotations
 
 from proxyless_tf.arch.config import ZERO, ArchConfig, ArchConfigError, Block
-from proxyless_tf.arch.tree_presets import proxyless_cifar
 
 # Stage strides shared by all ProxylessNAS nets (224 -> 112 after the stem -> 7 before the head).
 _PROXYLESS_STRIDES = ([1], [2, 1, 1, 1], [2, 1, 1, 1], [2, 1, 1, 1, 1, 1, 1, 1], [2, 1, 1, 1, 1])
@@ -77,12 +76,21 @@ def mobilenet_v2(width: float = 1.0) -> ArchConfig:
   return base.with_width(width)
 
 
-PRESETS = {name: (lambda name=name: _proxyless(name)) for name in _PROXYLESS_TABLE}
-PRESETS["mobilenet_v2"] = mobilenet_v2
-PRESETS["proxyless_cifar"] = proxyless_cifar  # the PyramidTreeNet family (arch/tree.py)
+# The MBConv family's published nets (every family's: `preset_names()`)
+MBCONV_PRESETS = {name: (lambda name=name: _proxyless(name)) for name in _PROXYLESS_TABLE}
+MBCONV_PRESETS["mobilenet_v2"] = mobilenet_v2
 
 
-def get_preset(name: str) -> ArchConfig:
-  if name not in PRESETS:
-    raise ArchConfigError(f"unknown network '{name}'; known: {', '.join(sorted(PRESETS))}")
-  return PRESETS[name]()
+def preset_names() -> list[str]:
+  """Every family's published nets."""
+  from proxyless_tf.families import all_presets
+  return sorted(all_presets())
+
+
+def get_preset(name: str):
+  """A published net of any family by name."""
+  from proxyless_tf.families import all_presets
+  presets = all_presets()
+  if name not in presets:
+    raise ArchConfigError(f"unknown network '{name}'; known: {', '.join(sorted(presets))}")
+  return presets[name]()

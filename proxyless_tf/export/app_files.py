@@ -30,7 +30,8 @@ def write_app_files(out_dir: str, config, files: dict, input_kind: str, class_na
                     latency_ms: dict | None = None, extra: dict | None = None) -> dict:
   """`files`: {mode: .tflite path}; `latency_ms`: {mode: measured median ms} when benchmarked.
   Returns {"labels": path, "metadata": path}."""
-  from proxyless_tf import __version__, litert
+  from proxyless_tf import litert
+  from proxyless_tf.version import __version__
   os.makedirs(out_dir, exist_ok=True)
   names = class_names_or_numbers(class_names, config.num_classes)
   labels_path = os.path.join(out_dir, "labels.txt")

@@ -12,48 +12,16 @@ check covers it. Turn it off for backends that are not XNNPACK (GPU, NNAPI) wher
 from __future__ import annotations
 
 import keras
-import numpy as np
-
-from proxyless_tf.model.layers import MBConv
 
 XNNPACK_MAX_TAPS = 25
 
 
-def _large_sep(op: str, max_taps: int) -> bool:
-  from proxyless_tf.arch.tree import parse_op
-  spec = parse_op(op)
-  return spec.kind == "sep" and spec.dilation == 1 and spec.kernel_size ** 2 > max_taps
-
-
-def _tree_target(layer, max_taps: int) -> bool:
-  """A tree-family layer (one edge op, or a block whose cell has such an edge) to rewrite."""
-  from proxyless_tf.model.tree_layers import PreActOp, ResidualTreeBlock
-  if isinstance(layer, PreActOp):
-    return _large_sep(layer.op, max_taps)
-  if isinstance(layer, ResidualTreeBlock):
-    return any(_large_sep(edge.op, max_taps) for _, edge in layer.cell.node.edge_list())
-  return False
-
-
 def _split_targets(model: keras.Model, max_taps: int) -> set[str]:
+  """The layers that declare a depthwise kernel over `max_taps` taps (`needs_depthwise_split`:
+  MBConv blocks, a tree family's separable edges and the blocks holding them)."""
   return {layer.name for layer in model.layers
-          if (isinstance(layer, MBConv) and layer.kernel_size ** 2 > max_taps)
-          or _tree_target(layer, max_taps)}
-
-
-def _fold_depthwise(source: MBConv) -> list[np.ndarray]:
-  """The depthwise kernel and BN of `source` as one (kernel, bias) pair."""
-  gamma, beta, mean, var = (np.asarray(w) for w in source.depthwise_bn.get_weights())
-  scale = gamma / np.sqrt(var + source.depthwise_bn.epsilon)
-  kernel = np.asarray(source.depthwise.get_weights()[0]) * scale[None, None, :, None]
-  return [kernel.astype(np.float32), (beta - mean * scale).astype(np.float32)]
-
-
-def _copy_mbconv(source: MBConv, target: MBConv) -> None:
-  for name in ("expand_conv", "expand_bn", "project", "project_bn"):
-    if getattr(source, name) is not None:
-      getattr(target, name).set_weights(getattr(source, name).get_weights())
-  target.depthwise.set_weights(_fold_depthwise(source))
+          if getattr(layer, "needs_depthwise_split", None) is not None
+          and layer.needs_depthwise_split(max_taps)}
 
 
 def _copy_by_path(source: keras.layers.Layer, target: keras.layers.Layer) -> None:
@@ -68,7 +36,7 @@ def _copy_by_path(source: keras.layers.Layer, target: keras.layers.Layer) -> Non
 
 
 def split_large_depthwise(model: keras.Model, max_taps: int = XNNPACK_MAX_TAPS) -> keras.Model:
-  """`model` (functional, built by `build_model` or of MBConv / tree-family layers) with every
+  """`model` (functional, built by `build_model`, of layers that declare their splits) with every
   depthwise kernel of more than `max_taps` taps in its split form (MBConv: BN folded in; a tree
   edge's separable op: its kernel as is, as it has no BN after it); the model itself when there
   is none. For inference and export only (the split MBConv blocks have no BN to train)."""
@@ -81,8 +49,8 @@ def split_large_depthwise(model: keras.Model, max_taps: int = XNNPACK_MAX_TAPS) 
       layer["config"]["depthwise_max_taps"] = max_taps
   rewritten = model.__class__.from_config(config)
   for source, target in zip(model.layers, rewritten.layers):
-    if source.name in targets and isinstance(source, MBConv):
-      _copy_mbconv(source, target)
+    if source.name in targets and hasattr(source, "copy_weights_to_split"):
+      source.copy_weights_to_split(target)  # e.g. an MBConv folds its BN into the pieces
     elif source.name in targets:
       _copy_by_path(source, target)
     else:

@@ -15,7 +15,7 @@ import numpy as np
 
 from proxyless_tf.arch.presets import get_preset, mobilenet_v2
 from proxyless_tf.errors import UserError
-from proxyless_tf.latency.ops import OpSpec, arch_ops
+from proxyless_tf.latency.ops import MBCONV_OP_KINDS, OpSpec, arch_ops
 
 BYTES_PER_VALUE = 4  # float32 activations and weights
 
@@ -33,7 +33,18 @@ def calibration_arch(name: str):
 
 
 def op_features(op: OpSpec) -> np.ndarray:
-  """[MACs, bytes moved, layers] of one op."""
+  """[MACs, bytes moved, layers] of one op of any family (other families': their
+  `op_features`, which return values moved)."""
+  if op.kind not in MBCONV_OP_KINDS:
+    from proxyless_tf.families import family_of_op_kind
+    try:
+      family = family_of_op_kind(op.kind)
+    except KeyError:
+      raise UserError(f"the phone estimate has no model of {op.kind} ops: measure a table on the "
+                      "phone (python tools/build_latency_table.py --device=android "
+                      "--space=SPACE --out=T.json) and pass it with --latency_table=T.json") from None
+    macs, values, layers = family.op_features(op)
+    return np.array([macs, values * BYTES_PER_VALUE, layers], dtype=np.float64)
   r, o = op.resolution, op.out_resolution
   if op.kind in ("Conv", "Conv_1"):
     weights = op.kernel_size ** 2 * op.in_channels * op.out_channels
@@ -42,14 +53,6 @@ def op_features(op: OpSpec) -> np.ndarray:
   elif op.kind == "Logits":
     values = r * r * op.in_channels + op.in_channels * op.out_channels + op.out_channels
     layers = 2
-  elif op.kind.startswith("tree_"):
-    from proxyless_tf.latency.tree_ops import tree_op_features
-    macs, values, layers = tree_op_features(op)
-    return np.array([macs, values * BYTES_PER_VALUE, layers], dtype=np.float64)
-  elif op.kind != "expanded_conv":
-    raise UserError(f"the phone estimate has no model of {op.kind} ops: measure a table on the "
-                    "phone (python tools/build_latency_table.py --device=android --space=SPACE "
-                    "--out=T.json) and pass it with --latency_table=T.json")
   else:
     mid = op.in_channels * op.expand_ratio
     expand = op.expand_ratio != 1

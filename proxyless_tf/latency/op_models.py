@@ -14,16 +14,21 @@ import keras
 
 from proxyless_tf.arch.config import Block
 from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
-from proxyless_tf.latency.ops import OpSpec
+from proxyless_tf.latency.ops import MBCONV_OP_KINDS, OpSpec
 from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
 
 _CONVERT_LOCK = threading.Lock()  # the TFLite converter is not meant to run in several threads
 
 
 def op_model(op: OpSpec) -> keras.Model:
-  if op.kind.startswith("tree_"):
-    from proxyless_tf.latency.tree_ops import tree_op_model
-    return tree_op_model(op)
+  """One op of any family alone as a Keras model."""
+  if op.kind not in MBCONV_OP_KINDS:
+    from proxyless_tf.families import family_of_op_kind
+    return family_of_op_kind(op.kind).op_model(op)
+  return mbconv_op_model(op)
+
+
+def mbconv_op_model(op: OpSpec) -> keras.Model:
   inputs = keras.Input((op.resolution, op.resolution, op.in_channels))
   if op.kind == "Conv":
     x = ConvBNReLU(op.out_channels, op.kernel_size, op.stride, name="stem")(inputs)

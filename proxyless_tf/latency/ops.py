@@ -5,7 +5,8 @@
   Conv_1-input:7x7x320-output:7x7x1280                                (1x1 head conv)
   Logits-input:7x7x1280-output:1000                                   (pool + classifier)
 
-A latency table maps these keys to measurements; the FLOPs stand-in maps them to MACs. Both the
+Other families key their own ops (`families/*/ops.py`, found by `OpSpec.kind`). A latency table
+maps these keys to measurements; the FLOPs stand-in maps them to MACs. Both the
 predictor (sum over an arch's ops) and the search's expected latency (per mixed op, sum over
 candidates weighted by p) enumerate ops through this module, so they cannot disagree.
 """
@@ -16,6 +17,15 @@ import dataclasses
 
 from proxyless_tf.arch.config import ArchConfig, Block, conv_output_size, has_residual
 from proxyless_tf.arch.stats import mbconv_stats
+
+
+MBCONV_OP_KINDS = ("Conv", "expanded_conv", "Conv_1", "Logits")
+
+
+def _family(op):
+  """The family that owns an op kind outside the MBConv family's (its key and MACs)."""
+  from proxyless_tf.families import family_of_op_kind
+  return family_of_op_kind(op.kind)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +42,7 @@ class OpSpec:
   # tables whose cost depends on where an op sits, not only on its shape (a linear model fit
   # per position, e.g. TuNAS's Pixel-1 model); measured tables ignore it. Not part of `key`.
   position: int | None = dataclasses.field(default=None, compare=False)
-  # the tree-cell family's ops (`latency/tree_ops.py`): a block's bottleneck width, an edge's op
+  # fields of other families' ops (a tree-cell block's bottleneck width, an edge's op name)
   width: int = 0
   edge: str = ""
 
@@ -47,9 +57,8 @@ class OpSpec:
 
   @property
   def key(self) -> str:
-    if self.kind.startswith("tree_"):
-      from proxyless_tf.latency.tree_ops import tree_op_key
-      return tree_op_key(self)
+    if self.kind not in MBCONV_OP_KINDS:
+      return _family(self).op_key(self)
     inp = f"input:{self.resolution}x{self.resolution}x{self.in_channels}"
     if self.kind == "Logits":
       return f"Logits-{inp}-output:{self.out_channels}"
@@ -61,9 +70,8 @@ class OpSpec:
 
   @property
   def macs(self) -> int:
-    if self.kind.startswith("tree_"):
-      from proxyless_tf.latency.tree_ops import tree_op_macs
-      return tree_op_macs(self)
+    if self.kind not in MBCONV_OP_KINDS:
+      return _family(self).op_macs(self)
     r, o = self.resolution, self.out_resolution
     if self.kind == "Conv":
       return o * o * self.kernel_size ** 2 * self.in_channels * self.out_channels
@@ -92,12 +100,14 @@ def fixed_ops(input_size: int, input_channels: int, stem_filters: int, stem_stri
           OpSpec("Logits", final_resolution, head_filters, num_classes)]
 
 
-def arch_ops(config: ArchConfig) -> list[OpSpec]:
-  """All ops of an arch: stem, each non-zero block, head conv, logits (a tree-cell net: stem,
-  each block's fixed parts and edges, head)."""
-  if getattr(config, "family", None) == "pyramid_tree":
-    from proxyless_tf.latency.tree_ops import tree_arch_ops
-    return tree_arch_ops(config)
+def arch_ops(config) -> list[OpSpec]:
+  """All ops of a net of any family (its family's `arch_ops`)."""
+  from proxyless_tf.families import family_of
+  return family_of(config).arch_ops(config)
+
+
+def mbconv_arch_ops(config: ArchConfig) -> list[OpSpec]:
+  """All ops of an MBConv net: stem, each non-zero block, head conv, logits."""
   ops = fixed_ops(config.input_size, config.input_channels, config.stem_filters,
                   config.stem_stride, config.final_resolution, config.blocks[-1].filters,
                   config.head_filters, config.num_classes)
@@ -107,10 +117,13 @@ def arch_ops(config: ArchConfig) -> list[OpSpec]:
 
 
 def space_ops(space) -> tuple[list[OpSpec], list[list[OpSpec | None]]]:
-  """(fixed ops, per mixed op the op of each candidate or None for zero) of a search space."""
-  if getattr(space, "family", None) == "pyramid_tree":
-    from proxyless_tf.latency.tree_ops import tree_space_ops
-    return tree_space_ops(space)
+  """(fixed ops, per mixed op the op of each candidate or None for zero) of a search space of any
+  family (its family's `space_ops`)."""
+  from proxyless_tf.families import family_of
+  return family_of(space).space_ops(space)
+
+
+def mbconv_space_ops(space) -> tuple[list[OpSpec], list[list[OpSpec | None]]]:
   first = space.first_block()
   stem_res = conv_output_size(space.input_size, space.stem_stride)
   specs = space.mixed_ops()

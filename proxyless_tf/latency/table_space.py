@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from proxyless_tf.errors import UserError
 
-_SPACE_FIELDS = ("input_size", "input_channels", "num_classes", "stem_filters",
-                 "first_block_filters", "stage_widths", "head_filters")
-_TREE_SPACE_FIELDS = ("input_size", "input_channels", "num_classes", "stem_filters", "alpha",
-                      "blocks_per_stage", "depth")
-
-
 def _fields(space) -> tuple[str, ...]:
-  return _TREE_SPACE_FIELDS if getattr(space, "family", None) == "pyramid_tree" else _SPACE_FIELDS
+  """The fields that make a space of its family what it is (its family says)."""
+  from proxyless_tf.families import family_of
+  return family_of(space).table_space_fields
 
 
 def space_metadata(space) -> dict:

@@ -13,10 +13,19 @@ from proxyless_tf.model.layers import ConvBNReLU, MBConv, ZeroBlock, dense_initi
 
 
 def build_model(config) -> keras.Model:
-  """An `ArchConfig` (MobileNetV2 family) or a `TreeNetConfig` (PyramidTreeNet family)."""
-  if getattr(config, "family", None) == "pyramid_tree":
-    from proxyless_tf.model.tree_builder import build_tree_model
-    return build_tree_model(config)
+  """The plain Keras model of a net config of any family (its family's builder)."""
+  from proxyless_tf.families import family_of
+  return family_of(config).build_model(config)
+
+
+def arch_from_model(model: keras.Model):
+  """Reads the config back from a model made by `build_model` (or restored from its config)."""
+  from proxyless_tf.families import model_family
+  return model_family(model).arch_from_model(model)
+
+
+def build_mbconv_model(config: ArchConfig) -> keras.Model:
+  """The MBConv family's builder."""
   common = dict(bn_momentum=config.bn_momentum, bn_epsilon=config.bn_epsilon,
                 padding=config.padding)
   inputs = keras.Input((config.input_size, config.input_size, config.input_channels), name="image")
@@ -29,20 +38,21 @@ def build_model(config) -> keras.Model:
       x = MBConv(block.filters, block.kernel_size, block.stride, block.expand_ratio,
                  name=f"block_{i}", **common)(x)
   x = ConvBNReLU(config.head_filters, 1, 1, name="head", **common)(x)
+  return keras.Model(inputs, classifier_head(x, config), name=config.name)
+
+
+def classifier_head(x, config):
+  """Every family's classifier: global average pool, dropout, dense (the layer names are what
+  `arch_from_model` and the PyTorch weight maps read)."""
   x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
   x = keras.layers.Dropout(config.dropout, name="dropout")(x)
-  outputs = keras.layers.Dense(config.num_classes, name="classifier",
-                               kernel_initializer=dense_initializer(config.head_filters),
-                               bias_initializer="zeros")(x)
-  return keras.Model(inputs, outputs, name=config.name)
+  return keras.layers.Dense(config.num_classes, name="classifier",
+                            kernel_initializer=dense_initializer(config.head_filters),
+                            bias_initializer="zeros")(x)
 
 
-def arch_from_model(model: keras.Model) -> ArchConfig:
-  """Reads the config back from a model made by `build_model` (or restored from its config)."""
+def mbconv_arch_from_model(model: keras.Model) -> ArchConfig:
   layers = {layer.name: layer for layer in model.layers}
-  if "stem_bn" in layers:
-    from proxyless_tf.model.tree_builder import tree_arch_from_model
-    return tree_arch_from_model(model)
   for required in ("stem", "head", "dropout", "classifier"):
     if required not in layers:
       raise ArchConfigError(f"model '{model.name}' has no layer '{required}'; "

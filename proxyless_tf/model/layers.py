@@ -118,6 +118,23 @@ class MBConv(keras.layers.Layer):
   def split_depthwise(self) -> bool:
     return bool(self.depthwise_max_taps) and self.kernel_size ** 2 > self.depthwise_max_taps
 
+  def needs_depthwise_split(self, max_taps: int) -> bool:
+    """Whether the export's XNNPACK rewrite splits this block (`export/depthwise_split.py`)."""
+    return self.kernel_size ** 2 > max_taps
+
+  def copy_weights_to_split(self, target: "MBConv") -> None:
+    """This block's weights into its split form: the depthwise kernel with its BN folded in
+    (the split pieces have a bias and no BN)."""
+    import numpy as np
+    for name in ("expand_conv", "expand_bn", "project", "project_bn"):
+      if getattr(self, name) is not None:
+        getattr(target, name).set_weights(getattr(self, name).get_weights())
+    gamma, beta, mean, var = (np.asarray(w) for w in self.depthwise_bn.get_weights())
+    scale = gamma / np.sqrt(var + self.depthwise_bn.epsilon)
+    kernel = np.asarray(self.depthwise.get_weights()[0]) * scale[None, None, :, None]
+    target.depthwise.set_weights([kernel.astype(np.float32),
+                                  (beta - mean * scale).astype(np.float32)])
+
   def build(self, input_shape):
     in_channels = int(input_shape[-1])
     mid = in_channels * self.expand_ratio

@@ -1,6 +1,7 @@
 """PyTorch weights -> a Keras model of the same architecture (original ProxylessNAS or pytorchcv).
 
-Two naming schemes are known:
+The MBConv family's naming schemes are here; other families name their own
+(`Family.pytorch_scheme`, in their folders under `families/`):
   original   (mit-han-lab/proxylessnas `ProxylessNASNets`): `first_conv.{conv,bn}`,
              `blocks.N.mobile_inverted_conv.{inverted_bottleneck,depth_conv,point_linear}.{conv,bn}`
              with N counting skipped (zero) blocks too, `feature_mix_layer.{conv,bn}`,
@@ -8,10 +9,6 @@ Two naming schemes are known:
   pytorchcv  (`proxylessnas_*`): `features.init_block.{conv,bn}`,
              `features.stageS.unitU.body.{bc_conv,dw_conv,pw_conv}.{conv,bn}` for the blocks that
              are not skipped, in order, `features.final_block.{conv,bn}`, `output`.
-  tree       (the original `PyramidTreeNet`, `cifar_modules.py`): `blocks.0.layers.{0.conv,1.bn}`
-             (stem), `blocks.N.{in_bottle,out_bottle}.{bn,conv}`, `blocks.N.final_bn`,
-             `blocks.N.cell[.child_nodes.I]*.edges.J.{bn,conv,depth_conv,point_conv}`,
-             `...branch_bns.J`, the head's `blocks.L.layers.0.bn`, `classifier.linear`.
 Layouts: conv OIHW -> HWIO, depthwise (C, 1, H, W) -> (H, W, C, 1), linear (out, in) -> (in, out).
 PyTorch pads k // 2 on both sides, so the arch must be `padding="symmetric"` to compute the same
 function; `load_pytorch_weights` refuses "same" unless told otherwise.
@@ -31,58 +28,30 @@ _IGNORED = re.compile(r".*num_batches_tracked$")
 
 
 def detect_scheme(state: dict) -> str:
-  if any(k.startswith("blocks.1.in_bottle.") for k in state):
-    return "tree"
-  if any(k.startswith("first_conv.") for k in state):
-    return "original"
-  if any(k.startswith("features.init_block.") for k in state):
-    return "pytorchcv"
+  """The naming scheme of a state dict, asked of every family (`Family.pytorch_scheme`)."""
+  from proxyless_tf.families import families
+  for family in families():
+    scheme = family.pytorch_scheme(state)
+    if scheme is not None:
+      return scheme
   shown = ", ".join(list(state)[:3])
   raise UserError(f"unknown PyTorch naming (first tensors: {shown}); expected the original "
                   "ProxylessNAS code's (first_conv.*, blocks.N.*, or blocks.N.in_bottle.* for a "
                   "PyramidTreeNet) or pytorchcv's (features.init_block.*, features.stageS.unitU.*)")
 
 
-def _bn_tensors(prefix: str, bn, where: str):
+def mbconv_scheme(state: dict) -> str | None:
+  if any(k.startswith("first_conv.") for k in state):
+    return "original"
+  if any(k.startswith("features.init_block.") for k in state):
+    return "pytorchcv"
+  return None
+
+
+def bn_tensors(prefix: str, bn, where: str):
+  """(torch name, Keras variable, layout, where) of a BN's four tensors."""
   for keras_name, torch_name in _BN:
     yield f"{prefix}.{torch_name}", getattr(bn, keras_name), "bn", where
-
-
-def _pre_act_tensors(prefix: str, layer, where: str):
-  """A `PreActOp` (tree edge or bottleneck): its input BN, then its conv(s)."""
-  if layer.bn is not None:
-    yield from _bn_tensors(f"{prefix}.bn", layer.bn, where)
-  if layer.depthwise is not None:
-    yield f"{prefix}.depth_conv.weight", layer.depthwise.kernel, "depthwise", where
-    yield f"{prefix}.point_conv.weight", layer.conv.kernel, "conv", where
-  elif layer.conv is not None:
-    yield f"{prefix}.conv.weight", layer.conv.kernel, "conv", where
-
-
-def _tree_tensors(model, config):
-  """(torch name, Keras variable, layout, where) of every weight of a tree-cell net."""
-  yield "blocks.0.layers.0.conv.weight", model.get_layer("stem").kernel, "conv", "stem"
-  yield from _bn_tensors("blocks.0.layers.1.bn", model.get_layer("stem_bn"), "stem")
-  for i in range(len(config.blocks)):
-    block, base, where = model.get_layer(f"block_{i}"), f"blocks.{i + 1}", f"block_{i}"
-    yield from _pre_act_tensors(f"{base}.in_bottle", block.in_bottle, f"{where} in_bottle")
-    cell = block.cell
-    for path, layer in zip(cell.paths, cell.edge_layers):
-      node = "".join(f".child_nodes.{p}" for p in path[:-1])
-      yield from _pre_act_tensors(f"{base}.cell{node}.edges.{path[-1]}", layer,
-                                  f"{where} {layer.name}")
-    for path, index in cell.branch_bn_index.items():
-      node = "".join(f".child_nodes.{p}" for p in path[:-1])
-      yield from _bn_tensors(f"{base}.cell{node}.branch_bns.{path[-1]}", cell.branch_bns[index],
-                             f"{where} branch BN {path}")
-    yield from _pre_act_tensors(f"{base}.out_bottle", block.out_bottle, f"{where} out_bottle")
-    if block.final_bn is not None:
-      yield from _bn_tensors(f"{base}.final_bn", block.final_bn, f"{where} final_bn")
-  yield from _bn_tensors(f"blocks.{len(config.blocks) + 1}.layers.0.bn",
-                         model.get_layer("head_bn"), "head")
-  classifier = model.get_layer("classifier")
-  yield "classifier.linear.weight", classifier.kernel, "dense", "classifier"
-  yield "classifier.linear.bias", classifier.bias, "bias", "classifier"
 
 
 def _unit_prefixes(state: dict) -> list[str]:
@@ -120,6 +89,26 @@ def _layer_names(config, scheme: str, state: dict):
     yield f"block_{i}", "project", f"{unit}.body.pw_conv"
   yield "head", None, "features.final_block"
   yield "classifier", None, "output"
+
+
+def mbconv_tensors(model, config, state: dict, scheme: str):
+  """(torch name, Keras variable, layout, where) of every weight of an MBConv net."""
+  for layer_name, part, prefix in _layer_names(config, scheme, state):
+    layer = model.get_layer(layer_name)
+    where = layer_name if part is None else f"{layer_name} {part}"
+    if layer_name == "classifier":
+      yield f"{prefix}.weight", layer.kernel, "dense", where
+      yield f"{prefix}.bias", layer.bias, "bias", where
+      continue
+    if part is None:
+      conv, bn, kind = layer.conv, layer.bn, "conv"
+    else:
+      conv, kind = {"expand": (layer.expand_conv, "conv"), "project": (layer.project, "conv"),
+                    "depthwise": (layer.depthwise, "depthwise")}[part]
+      bn = {"expand": layer.expand_bn, "project": layer.project_bn,
+            "depthwise": layer.depthwise_bn}[part]
+    yield f"{prefix}.conv.weight", conv.kernel, kind, where
+    yield from bn_tensors(f"{prefix}.bn", bn, where)
 
 
 def _torch_layout(kind: str, array: np.ndarray) -> np.ndarray:
@@ -162,30 +151,14 @@ def pytorch_assignments(model, config, state: dict, scheme: str | None = None):
     used.add(name)
     out.append((variable, name, _torch_layout(kind, array).astype(np.float32)))
 
-  is_tree = getattr(config, "family", None) == "pyramid_tree"
-  if is_tree != (scheme == "tree"):
-    raise UserError(f"the checkpoint is a {'PyramidTreeNet' if scheme == 'tree' else 'MobileNetV2-style'} "
-                    f"net, arch '{config.name}' is {'a tree-cell net' if is_tree else 'not'}: not "
-                    "the same network")
-  for name, variable, kind, where in (_tree_tensors(model, config) if is_tree else ()):
+  from proxyless_tf.families import family_of, families
+  family = family_of(config)
+  owner = next(f for f in families() if scheme in f.pytorch_schemes)
+  if owner is not family:
+    raise UserError(f"the checkpoint is a {owner.name} net ({scheme} naming), arch "
+                    f"'{config.name}' is a {family.name} net: not the same network")
+  for name, variable, kind, where in family.pytorch_tensors(model, config, state, scheme):
     take(name, variable, kind, where)
-  for layer_name, part, prefix in ([] if is_tree else _layer_names(config, scheme, state)):
-    layer = model.get_layer(layer_name)
-    where = layer_name if part is None else f"{layer_name} {part}"
-    if layer_name == "classifier":
-      take(f"{prefix}.weight", layer.kernel, "dense", where)
-      take(f"{prefix}.bias", layer.bias, "bias", where)
-      continue
-    if part is None:
-      conv, bn, kind = layer.conv, layer.bn, "conv"
-    else:
-      conv, kind = {"expand": (layer.expand_conv, "conv"), "project": (layer.project, "conv"),
-                    "depthwise": (layer.depthwise, "depthwise")}[part]
-      bn = {"expand": layer.expand_bn, "project": layer.project_bn,
-            "depthwise": layer.depthwise_bn}[part]
-    take(f"{prefix}.conv.weight", conv.kernel, kind, where)
-    for keras_name, torch_name in _BN:
-      take(f"{prefix}.bn.{torch_name}", getattr(bn, keras_name), "bn", where)
   extra = sorted(k for k in state if k not in used and not _IGNORED.match(k))
   if extra:
     raise UserError(f"checkpoint has {len(extra)} tensor(s) arch '{config.name}' does not use "

@@ -12,11 +12,8 @@ from matplotlib.patches import FancyBboxPatch  # noqa: E402
 KERNEL_COLORS = {3: "#8fbf6f", 5: "#f2b35e", 7: "#e06666"}
 
 
-OP_COLORS = {"sep": "#8fbf6f", "conv": "#9fa8da", "max": "#f2b35e", "avg": "#e9d46b",
-             "identity": "#dddddd"}
-
-
-def _save(fig, path: str) -> None:
+def save_figure(fig, path: str) -> None:
+  """Writes `fig` as a PNG atomically and closes it."""
   import os
   fig.tight_layout()
   tmp = path + ".tmp.png"
@@ -25,31 +22,13 @@ def _save(fig, path: str) -> None:
   os.replace(tmp, path)
 
 
-def draw_tree_arch(config, path: str, title: str | None = None) -> None:
-  """A tree-cell net as a grid: one row per block, one cell per edge (depth first, the root's
-  grouped conv first), coloured by op kind and labelled with the op."""
-  rows = [[edge.op for _, edge in block.cell.edge_list()] for block in config.blocks]
-  columns = max(len(r) for r in rows)
-  fig, ax = plt.subplots(figsize=(max(5.0, 0.62 * columns + 1.5), 0.22 * len(rows) + 1.2))
-  for y, (block, ops) in enumerate(zip(config.blocks, rows)):
-    for x, op in enumerate(ops):
-      kind = op.split("_")[0]
-      ax.add_patch(plt.Rectangle((x, -y), 0.95, 0.9, fc=OP_COLORS.get(kind, "#cccccc"),
-                                 ec="#333333" if x == 0 and block.stride == 2 else "none"))
-      ax.text(x + 0.47, -y + 0.45, op.replace("_", "\n", 1), ha="center", va="center",
-              fontsize=3.5)
-    ax.text(-0.2, -y + 0.45, f"{block.width}", ha="right", va="center", fontsize=4)
-  ax.set_xlim(-1.2, columns + 0.2)
-  ax.set_ylim(-len(rows), 1.2)
-  ax.axis("off")
-  ax.set_title(title or config.name, fontsize=8)
-  _save(fig, path)
-
-
 def draw_arch(config, path: str, title: str | None = None) -> None:
-  if getattr(config, "family", None) == "pyramid_tree":
-    draw_tree_arch(config, path, title)
-    return
+  """The net's figure as its family draws it (an MBConv net: `draw_mbconv_arch`)."""
+  from proxyless_tf.families import family_of
+  family_of(config).draw(config, path, title)
+
+
+def draw_mbconv_arch(config, path: str, title: str | None = None) -> None:
   blocks = config.blocks
   fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(blocks) + 2), 3.2))
   x = 0.0
@@ -79,4 +58,4 @@ def draw_arch(config, path: str, title: str | None = None) -> None:
   ax.legend(handles, [f"{k}x{k}" for k in KERNEL_COLORS], loc="upper right", fontsize=6, ncol=3,
             frameon=False)
   ax.set_title(title or config.name, fontsize=8)
-  _save(fig, path)
+  save_figure(fig, path)

@@ -22,6 +22,7 @@ from proxyless_tf.arch.stats import format_table
 from proxyless_tf.data.search_data import STREAM_CHOICES, open_search_data
 from proxyless_tf.data.streaming import AUGMENTS
 from proxyless_tf.errors import UserError
+from proxyless_tf.families import family_of
 from proxyless_tf.latency.cost_model import ExpectedCost
 from proxyless_tf.search.confidence import distribution_verdict
 from proxyless_tf.search.projection import CostProjection, count_arch_updates
@@ -414,7 +415,7 @@ class SearchRun:
     """What reproduces the run beyond its config: the cost model (target, table file and its
     hash, precision, unit), the package and TensorFlow versions, the units of history.json."""
     import hashlib
-    from proxyless_tf import __version__
+    from proxyless_tf.version import __version__
     cost = None
     if self.cost_model is not None:
       table = getattr(self.cost_model, "table", None)
@@ -709,10 +710,10 @@ class SearchRun:
       predicted = self.cost_model.predict(arch)
     if self.chief:
       save_arch(arch, arch_path)
-      if getattr(arch, "family", None) == "pyramid_tree":  # and in the original code's format
-        from proxyless_tf.arch.tree_original import to_original
+      family = family_of(arch)
+      if family.search_writes_original:  # and in the original code's format
         atomic_write_text(os.path.join(self.config.out, "net_original.config"),
-                          json.dumps(to_original(arch), indent=1) + "\n")
+                          json.dumps(family.to_original(arch), indent=1) + "\n")
       draw_arch(arch, png_path, title=f"{arch.name}" + (
           "" if predicted is None else f" - predicted {predicted:.2f} {self.cost_model.unit}"))
     self.log(format_table(arch))

@@ -193,21 +193,16 @@ SPACES = {
 }
 
 
-def _tree_spaces():
-  from proxyless_tf.space.tree_space import TREE_SPACES
-  return TREE_SPACES
-
-
 def space_names() -> list[str]:
-  """Every search space, both families."""
-  return sorted(SPACES) + sorted(_tree_spaces())
+  """Every search space, of every family."""
+  from proxyless_tf.families import all_spaces
+  return sorted(all_spaces())
 
 
 def get_space(name: str):
-  """A MobileNetV2-style `SearchSpace` or a tree-cell `TreeSearchSpace` by name."""
-  if name in _tree_spaces():
-    return _tree_spaces()[name]
-  if name not in SPACES:
-    raise UserError(f"unknown search space '{name}'; known: "
-                    f"{', '.join(space_names())}")
-  return SPACES[name]
+  """A search space of any family by name."""
+  from proxyless_tf.families import all_spaces
+  spaces = all_spaces()
+  if name not in spaces:
+    raise UserError(f"unknown search space '{name}'; known: {', '.join(sorted(spaces))}")
+  return spaces[name]

@@ -27,8 +27,8 @@ The residual (where legal) is added here, outside the candidates, because the sk
 `zero` candidate then makes the block an identity.
 
 A candidate is any object with `name`, `is_zero`, `to_config()` and `layer(filters, strides,
-name, **bn)`: an MBConv `Candidate` (`space/space.py`) or a tree edge's `EdgeCandidate`
-(`space/tree_space.py`); the modes above do not depend on what the candidates compute.
+name, **bn)`, of any family (an MBConv `Candidate` of `space/space.py`, a tree edge's): the modes
+above do not depend on what the candidates compute.
 
 `weight_sharing`: "independent" (the paper: each candidate its own layer) or "nested" (MBConv
 candidates cut their kernels from one set, see `supernet/nested.py`; learns far faster in short
@@ -58,13 +58,15 @@ def gate_grad_to_alpha(dg: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
 
 
 def candidate_from_config(value):
-  """A candidate from its `to_config()`: (kernel, expand) for MBConv, an op name for an edge."""
+  """A candidate from its `to_config()`, by the family that reads it."""
   if hasattr(value, "layer"):  # a candidate already
     return value
-  if isinstance(value, str):
-    from proxyless_tf.space.tree_space import EdgeCandidate
-    return EdgeCandidate(value)
-  return Candidate(*value)
+  from proxyless_tf.families import families
+  for family in families():
+    candidate = family.candidate_from_config(value)
+    if candidate is not None:
+      return candidate
+  raise ValueError(f"no family reads the candidate {value!r}")
 
 
 def _dot(out, dy):

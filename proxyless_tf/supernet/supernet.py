@@ -53,11 +53,9 @@ class SupernetArch:
 
 
 def build_supernet(space, weight_sharing: str = "independent"):
-  """The supernet of a space of either family."""
-  if getattr(space, "family", None) == "pyramid_tree":
-    from proxyless_tf.supernet.tree_supernet import TreeSupernet
-    return TreeSupernet(space, weight_sharing=weight_sharing)
-  return Supernet(space, weight_sharing=weight_sharing)
+  """The supernet of a space of any family (its family's builder)."""
+  from proxyless_tf.families import family_of
+  return family_of(space).build_supernet(space, weight_sharing)
 
 
 class Supernet(SupernetArch, keras.Model):

@@ -29,8 +29,8 @@ OPS = ("sep_3x3", "sep_5x5", "sep_7x7", "sep_3x3_d2", "conv_1x1", "identity", "m
 
 def write_config():
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
-  from proxyless_tf.arch.tree_original import to_original
-  from proxyless_tf.arch.tree_presets import pyramid_tree_net
+  from proxyless_tf.families.pyramid_tree.original import to_original
+  from proxyless_tf.families.pyramid_tree.presets import pyramid_tree_net
   cells = [[OPS[(b * 3 + e) % len(OPS)] for e in range(14)] for b in range(6)]
   config = pyramid_tree_net(cells, "tiny_tree", blocks_per_stage=2, start=8, alpha=12)
   with open(CONFIG, "w") as f:

@@ -13,7 +13,7 @@ left to the table's correction, fitted on whole nets as for the MobileNetV2 fami
 
 from __future__ import annotations
 
-from proxyless_tf.arch.tree import parse_op, walk
+from proxyless_tf.families.pyramid_tree.config import parse_op, walk
 
 
 def stem_op(config_or_space):
@@ -146,7 +146,7 @@ def tree_op_features(op) -> tuple[int, int, int]:
 def tree_op_model(op):
   """A Keras model of one op, to time (`latency/measure.py`)."""
   import keras
-  from proxyless_tf.model.tree_layers import PreActOp
+  from proxyless_tf.families.pyramid_tree.layers import PreActOp
   inputs = keras.Input((op.resolution, op.resolution, op.in_channels))
   if op.kind == "tree_stem":
     x = keras.layers.Conv2D(op.out_channels, 3, padding="same", use_bias=False)(inputs)

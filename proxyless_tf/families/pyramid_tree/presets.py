@@ -9,7 +9,8 @@ cell the `binary_cell` shape with the 14 searchable edges listed below (depth fi
 
 from __future__ import annotations
 
-from proxyless_tf.arch.tree import TreeBlock, TreeNetConfig, binary_cell, pyramid_widths
+from proxyless_tf.families.pyramid_tree.config import (TreeBlock, TreeNetConfig, binary_cell,
+                                                       pyramid_widths)
 
 PROXYLESS_G_CELLS = (
     "identity sep_7x7 sep_3x3_d2 identity max_3x3 sep_7x7 max_3x3 identity sep_5x5 sep_5x5 sep_5x5 sep_3x3_d2 sep_7x7 sep_7x7",

@@ -1,4 +1,5 @@
-"""Keras 3 layers of the PyramidTreeNet family (`arch/tree.py`); each round-trips through get_config.
+"""Keras 3 layers of the PyramidTreeNet family (`config.py` beside this); each round-trips
+through get_config.
 
 Everything is pre-activation (BN on the input, ReLU, then the weight op), as the original code's
 `bn_act_weight`. Strided convs pad d * (k // 2) zeros on both sides as PyTorch does (TensorFlow's
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import keras
 
-from proxyless_tf.arch.tree import Node, edge_inputs, node_from_dict, parse_op
+from proxyless_tf.families.pyramid_tree.config import Node, edge_inputs, node_from_dict, parse_op
 from proxyless_tf.model.batch_norm import batch_norm
 from proxyless_tf.model.layers import SplitDepthwiseConv2D, conv_initializer
 
@@ -50,6 +51,10 @@ class PreActOp(keras.layers.Layer):
     # strided convs pad explicitly (PyTorch's symmetric zeros); the split layer pads itself
     self.pad = (self.spec.padding if strides > 1 and self.spec.kind != "pool" and not self.split
                 else 0)
+
+  def needs_depthwise_split(self, max_taps: int) -> bool:
+    """Whether the export's XNNPACK rewrite splits this op (`export/depthwise_split.py`)."""
+    return large_separable(self.op, max_taps)
 
   def build(self, input_shape):
     channels = int(input_shape[-1])
@@ -125,6 +130,13 @@ class PreActOp(keras.layers.Layer):
             "strides": self.strides, "use_bn": self.use_bn, "relu": self.relu,
             "bn_momentum": self.bn_momentum, "bn_epsilon": self.bn_epsilon,
             "depthwise_max_taps": self.depthwise_max_taps}
+
+
+def large_separable(op: str, max_taps: int) -> bool:
+  """A separable edge op whose depthwise kernel has more than `max_taps` taps (dilated ones stay
+  whole: XNNPACK has no split form for them)."""
+  spec = parse_op(op)
+  return spec.kind == "sep" and spec.dilation == 1 and spec.kernel_size ** 2 > max_taps
 
 
 def path_name(path) -> str:
@@ -217,7 +229,7 @@ class TreeCell(keras.layers.Layer):
     return self._call_node(self.node, (), inputs, training, mode)
 
   def compute_output_shape(self, input_shape):
-    from proxyless_tf.arch.tree import walk
+    from proxyless_tf.families.pyramid_tree.config import walk
     channels, res, _ = walk(self.node, int(input_shape[-1]), int(input_shape[1]), "cell")
     return (input_shape[0], res, res, channels)
 
@@ -251,6 +263,10 @@ class ResidualTreeBlock(keras.layers.Layer):
 
   def make_cell(self, cell: dict, bn: dict):
     return TreeCell(cell, name="cell", depthwise_max_taps=self.depthwise_max_taps, **bn)
+
+  def needs_depthwise_split(self, max_taps: int) -> bool:
+    """Whether a separable edge of its cell is split by the export's XNNPACK rewrite."""
+    return any(large_separable(edge.op, max_taps) for _, edge in self.cell.node.edge_list())
 
   def build(self, input_shape):
     self.in_bottle.build(input_shape)

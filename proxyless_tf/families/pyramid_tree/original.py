@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from proxyless_tf.arch.config import ArchConfigError
-from proxyless_tf.arch.tree import (Edge, Node, TreeBlock, TreeNetConfig, edge_inputs, parse_op,
-                                    walk)
+from proxyless_tf.families.pyramid_tree.config import (Edge, Node, TreeBlock, TreeNetConfig,
+                                                       edge_inputs, parse_op, walk)
 
 NETWORK_NAME = "PyramidTreeNet"
 ORDER = "bn_act_weight"

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from proxyless_tf.arch.tree import EDGE_OPS, TreeNetConfig, binary_cell, parse_op, pyramid_widths
 from proxyless_tf.errors import UserError
+from proxyless_tf.families.pyramid_tree.config import (EDGE_OPS, TreeNetConfig, binary_cell,
+                                                       parse_op, pyramid_widths)
 from proxyless_tf.space.space import MixedOpSpec
 
 
@@ -37,7 +38,7 @@ class EdgeCandidate:
   def layer(self, filters: int, strides: int, name: str, bn_momentum: float = 0.9,
             bn_epsilon: float = 1e-5, padding: str = "symmetric"):
     del padding  # the family pads as PyTorch does
-    from proxyless_tf.model.tree_layers import PreActOp
+    from proxyless_tf.families.pyramid_tree.layers import PreActOp
     return PreActOp(self.op, filters if parse_op(self.op).has_weights else None, strides,
                     bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, name=name)
 
@@ -115,7 +116,7 @@ class TreeSearchSpace:
     return specs
 
   def derive(self, choices, name: str | None = None) -> TreeNetConfig:
-    from proxyless_tf.arch.tree import TreeBlock
+    from proxyless_tf.families.pyramid_tree.config import TreeBlock
     per_cell = self.edges_per_cell
     if len(choices) != self.num_blocks * per_cell:
       raise UserError(f"space {self.name} has {self.num_blocks * per_cell} decisions, got "

@@ -5,9 +5,10 @@ from __future__ import annotations
 import keras
 
 from proxyless_tf.arch.config import ArchConfigError
-from proxyless_tf.arch.tree import TreeBlock, TreeNetConfig, node_from_dict
-from proxyless_tf.model.layers import conv_initializer, dense_initializer
-from proxyless_tf.model.tree_layers import ResidualTreeBlock
+from proxyless_tf.families.pyramid_tree.config import TreeBlock, TreeNetConfig, node_from_dict
+from proxyless_tf.families.pyramid_tree.layers import ResidualTreeBlock
+from proxyless_tf.model.builder import classifier_head
+from proxyless_tf.model.layers import conv_initializer
 
 
 def build_tree_model(config: TreeNetConfig) -> keras.Model:
@@ -22,12 +23,7 @@ def build_tree_model(config: TreeNetConfig) -> keras.Model:
                           bn_epsilon=config.bn_epsilon, name=f"block_{i}")(x)
   x = keras.layers.BatchNormalization(name="head_bn", **bn)(x)
   x = keras.layers.ReLU(name="head_relu")(x)
-  x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-  x = keras.layers.Dropout(config.dropout, name="dropout")(x)
-  outputs = keras.layers.Dense(config.num_classes, name="classifier",
-                               kernel_initializer=dense_initializer(config.head_filters),
-                               bias_initializer="zeros")(x)
-  return keras.Model(inputs, outputs, name=config.name)
+  return keras.Model(inputs, classifier_head(x, config), name=config.name)
 
 
 def tree_arch_from_model(model: keras.Model) -> TreeNetConfig:

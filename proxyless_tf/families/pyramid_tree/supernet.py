@@ -7,10 +7,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from proxyless_tf.arch.tree import binary_cell
+from proxyless_tf.families.pyramid_tree.config import binary_cell
+from proxyless_tf.families.pyramid_tree.layers import ResidualTreeBlock, TreeCell, path_name
 from proxyless_tf.model.layers import conv_initializer, dense_initializer
 from proxyless_tf.model.shared_call import run_layer
-from proxyless_tf.model.tree_layers import ResidualTreeBlock, TreeCell, path_name
 from proxyless_tf.supernet.mixed_op import MixedOp
 from proxyless_tf.supernet.supernet import SupernetArch
 
