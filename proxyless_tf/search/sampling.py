@@ -24,10 +24,17 @@ def sample_pair(generator, logits) -> tf.Tensor:
 def sample_paths(generator, mixed_ops, mode: str = "single", uniform=False) -> None:
   """Sets each op's `active` (and `pair` in `two` mode) from softmax(alpha), or uniformly.
 
-  `uniform` may be a bool tensor: warm-up and search steps then share one traced program."""
+  `uniform` may be a bool tensor: warm-up and search steps then share one traced program.
+  Eagerly (the search's steps) it is read once on the host: the same logits with fewer small
+  ops per mixed op (`cifar_tree` has 756)."""
+  if tf.executing_eagerly():
+    uniform = bool(uniform)
   for op in mixed_ops:
     alpha = tf.convert_to_tensor(op.alpha)
-    logits = tf.where(tf.cast(uniform, tf.bool), tf.zeros_like(alpha), alpha)
+    if isinstance(uniform, bool):
+      logits = tf.zeros_like(alpha) if uniform else alpha
+    else:
+      logits = tf.where(tf.cast(uniform, tf.bool), tf.zeros_like(alpha), alpha)
     if mode == "two":
       pair = sample_pair(generator, logits)
       op.pair.assign(pair)
