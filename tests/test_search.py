@@ -485,3 +485,31 @@ def test_a_search_projects_its_wall_time_once_its_steps_are_timed():
   assert "still building new pieces: an upper bound" in building[0]
   # the loop's rule: from arch_start, every `interval` steps counted from the warm-up's end
   assert count_arch_updates(range(0, 18), arch_start=12, warmup_steps=6, interval=2) == 3
+
+
+def test_epoch_sums_are_named_and_keep_the_checkpointed_layout(tmp_path):
+  """An epoch's sums by name, in the vector layout checkpoints already hold."""
+  from proxyless_tf.search.epoch_sums import FIELDS, EpochSums
+  sums = EpochSums()
+  sums.add(loss=2.0, accuracy=0.5, steps=1)
+  sums.add(loss=1.0, accuracy=0.25, steps=1)
+  sums.add(arch_loss=3.0, arch_steps=1)
+  assert sums.read() == {"loss": 3.0, "accuracy": 0.75, "steps": 2.0, "arch_loss": 3.0,
+                         "arch_steps": 1.0}
+  path = tf.train.Checkpoint(epoch_sums=sums.variable).write(str(tmp_path / "ckpt"))
+  saved = tf.train.load_variable(path, "epoch_sums/.ATTRIBUTES/VARIABLE_VALUE")
+  assert list(saved) == [3.0, 0.75, 2.0, 3.0, 1.0] and FIELDS[0] == "loss"
+  with pytest.raises(KeyError, match="no epoch sums named"):
+    sums.add(los=1.0)
+  sums.reset()
+  assert set(sums.read().values()) == {0.0}
+
+
+def test_arch_update_strategies_own_their_schedule():
+  from proxyless_tf.search.arch_update import ARCH_UPDATES, arch_update
+  from proxyless_tf.search.runner import SearchConfig
+  grad = arch_update(SearchConfig(out="x", arch_update_every=5, arch_mode="two"), steps=None)
+  rl = arch_update(SearchConfig(out="x", arch_algo="rl", rl_updates_per_epoch=10), steps=None)
+  assert set(ARCH_UPDATES) == {"grad", "rl"}
+  assert (grad.interval(100), grad.describe(), grad.name) == (5, "grad/two", "arch step")
+  assert (rl.interval(100), rl.interval(5), rl.describe()) == (10, 1, "rl")

@@ -24,7 +24,9 @@ from proxyless_tf.data.streaming import AUGMENTS
 from proxyless_tf.errors import UserError
 from proxyless_tf.families import family_of
 from proxyless_tf.latency.cost_model import ExpectedCost
+from proxyless_tf.search.arch_update import ARCH_UPDATES, arch_update
 from proxyless_tf.search.confidence import distribution_verdict
+from proxyless_tf.search.epoch_sums import EpochSums
 from proxyless_tf.search.projection import CostProjection, count_arch_updates
 from proxyless_tf.search.steps import ArchObjective, SearchSteps
 from proxyless_tf.search.target_latency import (LatencyController, choices_at_latency,
@@ -106,8 +108,8 @@ class SearchConfig:
   verify_latency: bool = True
 
   def validate(self) -> None:
-    if self.arch_algo not in ("grad", "rl"):
-      raise UserError(f"--arch_algo must be grad or rl, got {self.arch_algo!r}")
+    if self.arch_algo not in ARCH_UPDATES:
+      raise UserError(f"--arch_algo must be {' or '.join(ARCH_UPDATES)}, got {self.arch_algo!r}")
     if self.arch_mode not in ARCH_MODES:
       raise UserError(f"--arch_mode must be one of {', '.join(ARCH_MODES)}, got {self.arch_mode!r}")
     if self.weight_sharing not in WEIGHT_SHARING:
@@ -245,9 +247,8 @@ class SearchRun:
                                loss_scale=config.dtype_policy == "mixed_float16")
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     self.arch_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="arch_updates")
-    # sums over the epoch in progress (loss, accuracy, steps, arch loss, arch steps): checkpointed,
-    # so an epoch interrupted by a kill reports the same means as if it had not been
-    self.epoch_sums = tf.Variable(tf.zeros(5, tf.float64), trainable=False, name="epoch_sums")
+    self.epoch_sums = EpochSums()  # checkpointed: a killed epoch reports the same means
+    self.arch_update = arch_update(config, self.steps)
     # the epochs logged so far (history.json's rows, as JSON): checkpointed, so a history.json
     # that a kill, a full disk or a hand cut damaged is written again whole from the checkpoint
     self.logged = tf.Variable("[]", dtype=tf.string, trainable=False, name="history")
@@ -261,7 +262,7 @@ class SearchRun:
     self.checkpoint = tf.train.Checkpoint(net=self.net, weights=weights, rng=self.generator,
                                           step=self.step,
                                           arch_updates=self.arch_updates,
-                                          epoch_sums=self.epoch_sums,
+                                          epoch_sums=self.epoch_sums.variable,
                                           history=self.logged,
                                           **self.steps.checkpoint_items(), **extra)
     # every worker saves (reading replica-local BN statistics is a collective); only the chief's
@@ -462,11 +463,6 @@ class SearchRun:
 
   # -- the loop ------------------------------------------------------------------------------------
 
-  def _arch_interval(self) -> int:
-    if self.config.arch_algo == "rl":
-      return max(1, self.steps_per_epoch // self.config.rl_updates_per_epoch)
-    return self.config.arch_update_every
-
   def evaluate(self) -> tuple[float, float]:
     """Held-out loss/accuracy of the current argmax architecture.
 
@@ -506,7 +502,7 @@ class SearchRun:
              f"{self.data.train_count()} train / {self.data.valid_count()} held-out images"
              f"{' (streamed, counts approximate)' if self.data.streamed else ''}, "
              f"{self.steps_per_epoch} steps/epoch, {c.warmup_epochs} warm-up + {c.epochs} search "
-             f"epochs, arch {c.arch_algo}" + (f"/{c.arch_mode}" if c.arch_algo == "grad" else ""))
+             f"epochs, arch {self.arch_update.describe()}")
     train_stream = self.data.train_batches(c.batch_size, self.space.input_size,
                                            self.space.input_channels, seed=c.seed, start=start,
                                            per_epoch=self.steps_per_epoch)
@@ -516,13 +512,13 @@ class SearchRun:
     history = []
     progress = Progress(end, "search", start=start,
                         stream=None if self.chief else open(os.devnull, "w"))
-    interval = self._arch_interval()
+    interval = self.arch_update.interval(self.steps_per_epoch)
     arch_start = self.warmup_steps + c.arch_skip_epochs * self.steps_per_epoch
     t_start = time.monotonic()
     projection = CostProjection(
         end - start, count_arch_updates(range(start, end), arch_start, self.warmup_steps, interval),
         self.log, device="GPU" if tf.config.list_logical_devices("GPU") else "CPU",
-        arch_name="REINFORCE update" if c.arch_algo == "rl" else "arch step")
+        arch_name=self.arch_update.name)
     arch_loss = None
     for step in range(start, end):
       x, y = next(train_stream)
@@ -534,20 +530,17 @@ class SearchRun:
       loss = float(loss)
       projection.weight_step(time.monotonic() - t_step, self.steps.programs_built() > built)
       self._check_finite(loss, "weight-step loss")
-      self.epoch_sums.assign_add(tf.constant([loss, float(acc), 1.0, 0.0, 0.0], tf.float64))
+      self.epoch_sums.add(loss=loss, accuracy=float(acc), steps=1)
       if step >= arch_start and (step - self.warmup_steps + 1) % interval == 0:
         vx, vy = next(valid_stream)
         t_step, built = time.monotonic(), self.steps.programs_built()
-        if c.arch_algo == "rl":
-          arch_loss, _, _ = self.steps.rl_update(vx, vy, c.rl_samples)
-        else:
-          arch_loss = float(self.steps.arch_step(vx, vy)[0])
+        arch_loss = self.arch_update.update(vx, vy)
         projection.arch_step(time.monotonic() - t_step, self.steps.programs_built() > built)
         self._check_finite(arch_loss, "arch-step loss")
         if self.controller is not None:
           self.controller.update(self.expected.of_choices(self.net.argmax_choices()))
         self.arch_updates.assign_add(1)
-        self.epoch_sums.assign_add(tf.constant([0.0, 0.0, 0.0, arch_loss, 1.0], tf.float64))
+        self.epoch_sums.add(arch_loss=arch_loss, arch_steps=1)
       self.step.assign(step + 1)
       progress.update(1, loss=loss, lr=lr)
       if (step + 1) % self.summary_every == 0:
@@ -590,14 +583,14 @@ class SearchRun:
 
   def _end_epoch(self, step: int, partial: bool = False) -> dict:
     epoch = (step - 1) // self.steps_per_epoch + 1
-    loss_sum, acc_sum, steps, _, _ = (float(v) for v in self.epoch_sums.numpy())
+    sums = self.epoch_sums.read()
     if not partial:
-      self.epoch_sums.assign(tf.zeros(5, tf.float64))
+      self.epoch_sums.reset()
     valid_loss, valid_acc = self.evaluate()
     expected = self.steps.expected_latency()
     row = {"epoch": epoch, "step": step,
-           "train_loss": loss_sum / steps if steps else float("nan"),
-           "train_acc": acc_sum / steps if steps else float("nan"),
+           "train_loss": sums["loss"] / sums["steps"] if sums["steps"] else float("nan"),
+           "train_acc": sums["accuracy"] / sums["steps"] if sums["steps"] else float("nan"),
            "valid_loss": valid_loss, "valid_acc": valid_acc,
            "expected_latency": None if expected is None else float(expected),
            "entropy": self.net.entropy(), "arch": _arch_string(self.net)}
