@@ -14,7 +14,7 @@ from proxyless_tf.arch import load_arch
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import ExpectedCost, FlopsCostModel
 from proxyless_tf.search.objective import hardware_loss, rl_reward
-from proxyless_tf.search.runner import SearchDiverged, SearchRun
+from proxyless_tf.search.runner import SearchConfig, SearchDiverged, SearchRun
 from proxyless_tf.space.space import get_space
 from conftest import tiny_search_config
 
@@ -513,3 +513,18 @@ def test_arch_update_strategies_own_their_schedule():
   assert set(ARCH_UPDATES) == {"grad", "rl"}
   assert (grad.interval(100), grad.describe(), grad.name) == (5, "grad/two", "arch step")
   assert (rl.interval(100), rl.interval(5), rl.describe()) == (10, 1, "rl")
+
+
+def test_options_fixed_on_resume_are_declared_with_the_option(tmp_path, synthetic_dataset,
+                                                              tiny_search):
+  """An option marks itself `fixed_on_resume` where it is declared; a resume that changes one is
+  refused in one line naming it."""
+  import dataclasses
+  fixed = {f.name for f in dataclasses.fields(SearchConfig) if f.metadata.get("fixed_on_resume")}
+  assert {"space", "dataset", "batch_size", "seed", "arch_algo", "arch_mode"} <= fixed
+  assert "lr" not in fixed and "max_steps" not in fixed
+  run_dir = tiny_search.copy_stopped(tmp_path / "run")
+  config = _config(run_dir, max_steps=15)
+  with pytest.raises(UserError, match="--resume with different valid_per_class"):
+    SearchRun(dataclasses.replace(config, valid_per_class=config.valid_per_class + 1),
+              FlopsCostModel(), log=lambda *_: None, dataset=synthetic_dataset).run(resume=True)

@@ -52,17 +52,23 @@ class SearchDiverged(UserError):
   """The loss became NaN/inf; the last good checkpoint is kept."""
 
 
+def fixed_on_resume(default):
+  """A search option that a resumed run must keep: `--resume` refuses a change (the run's
+  data, supernet or sampling would no longer be the saved one's)."""
+  return dataclasses.field(default=default, metadata={"fixed_on_resume": True})
+
+
 @dataclasses.dataclass
 class SearchConfig:
   out: str
-  space: str = "small"
-  width_mult: float = 1.0
-  dataset: str = "fashion_mnist_local"
+  space: str = fixed_on_resume("small")
+  width_mult: float = fixed_on_resume(1.0)
+  dataset: str = fixed_on_resume("fashion_mnist_local")
   data_dir: str | None = None
-  input_size: int | None = None  # default: the space's
+  input_size: int | None = fixed_on_resume(None)  # default: the space's
   max_train_examples: int = 0  # 0: all
-  valid_per_class: int = 50
-  batch_size: int = 256
+  valid_per_class: int = fixed_on_resume(50)
+  batch_size: int = fixed_on_resume(256)
   warmup_epochs: int = 40
   epochs: int = 120
   steps_per_epoch: int = 0  # 0: one pass over the training split
@@ -71,9 +77,10 @@ class SearchConfig:
   momentum: float = 0.9
   weight_decay: float = 4e-5
   label_smoothing: float = 0.1
-  arch_algo: str = "grad"
-  arch_mode: str = "full_v2"
-  weight_sharing: str = "independent"  # or "nested": candidates cut kernels from one set
+  arch_algo: str = fixed_on_resume("grad")
+  arch_mode: str = fixed_on_resume("full_v2")
+  # or "nested": candidates cut their kernels from one set
+  weight_sharing: str = fixed_on_resume("independent")
   arch_lr: float = 1e-3
   arch_update_every: int = 5
   rl_updates_per_epoch: int = 300
@@ -87,16 +94,17 @@ class SearchConfig:
   arch_skip_epochs: int = 1  # search epochs without arch updates first (the original's schedule)
   # > 0: requested-latency mode, in the cost model's unit, or "0.8x": a ratio to the space's
   # reference net (k3 e6 everywhere) on the same cost model
-  target_latency: float | str = 0.0
+  target_latency: float | str = fixed_on_resume(0.0)
   target_latency_rate: float = 0.05  # dual-ascent step of the latency multiplier
-  seed: int = 0
+  seed: int = fixed_on_resume(0)
   max_steps: int = 0  # stop (with a checkpoint) after this many total steps; 0: run to the end
   deterministic: bool = True  # tf op determinism: same flags and seed -> same run
   strategy: str = "default"  # tf.distribute: default | mirrored | multi_worker | tpu
   stream: str = run_flags.STREAM_DEFAULT  # read the dataset into memory (no), stream it (yes), or by its size (auto)
   valid_fraction: float = run_flags.VALID_FRACTION_DEFAULT  # streamed data: held-out share, by a stable hash of each key
   augment: str = run_flags.AUGMENT_DEFAULT  # streamed data: imagenet | pad_crop | none (auto: by input size)
-  dtype_policy: str = "float32"  # or mixed_float16 (with loss scaling) / mixed_bfloat16
+  # or mixed_float16 (with loss scaling) / mixed_bfloat16
+  dtype_policy: str = fixed_on_resume("float32")
   # re-ranking (search/rerank.py): > 1: the derived net and nets of its cost drawn from the learned
   # distribution, each trained briefly from scratch; the best on held-out training images is kept
   rerank_candidates: int = 0
@@ -387,10 +395,9 @@ class SearchRun:
         raise UserError(f"{self._config_path()} is missing or unreadable ({type(err).__name__}) "
                         "but the run has checkpoints; restore that file, or move the run away to "
                         "start anew") from None
-      changed = [k for k in ("space", "width_mult", "dataset", "batch_size", "valid_per_class",
-                             "seed", "input_size", "arch_algo", "arch_mode", "target_latency",
-                             "weight_sharing", "dtype_policy")
-                 if before.get(k, SearchConfig.__dataclass_fields__[k].default) != saved[k]]
+      changed = [f.name for f in dataclasses.fields(SearchConfig)
+                 if f.metadata.get("fixed_on_resume")
+                 and before.get(f.name, f.default) != saved[f.name]]
       if changed:
         raise UserError(f"--resume with different {', '.join(changed)} than the saved run "
                         f"({', '.join(f'{k}={before.get(k)!r}' for k in changed)})")

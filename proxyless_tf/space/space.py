@@ -199,6 +199,13 @@ def space_names() -> list[str]:
   return sorted(all_spaces())
 
 
+def spaces_help() -> str:
+  """The `--space` flag's help: every family's spaces, as the registry lists them."""
+  from proxyless_tf.families import families
+  return "Search space preset, by model family: " + "; ".join(
+      f"{family.name}: {', '.join(sorted(family.spaces()))}" for family in families()) + "."
+
+
 def get_space(name: str):
   """A search space of any family by name."""
   from proxyless_tf.families import all_spaces

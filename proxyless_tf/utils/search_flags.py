@@ -42,8 +42,8 @@ def define_search_flags(default_out: str = "runs/search") -> None:
                     "measured on another machine is an error instead of a warning.")
   flags.DEFINE_bool("split_large_depthwise", True, "Price ops as the export ships them for XNNPACK "
                     "(depthwise convs over 25 taps split into pieces); cpu target without a table.")
-  from proxyless_tf.space.space import space_names
-  flags.DEFINE_enum("space", _D.space, space_names(), "Search space preset (MobileNetV2-style: proxyless, small, tiny, ...; tree cells: cifar_tree, small_tree, tiny_tree).")
+  from proxyless_tf.space.space import space_names, spaces_help
+  flags.DEFINE_enum("space", _D.space, space_names(), spaces_help())
   flags.DEFINE_float("width_mult", _D.width_mult, "Width multiplier of the search space.")
   flags.DEFINE_string("dataset", _D.dataset, "fashion_mnist_local, folder:PATH, tfrecord:PREFIX, "
                       "or a tensorflow-datasets name prepared under --data_dir.")

@@ -6,8 +6,8 @@ from absl import flags
 
 
 def define_space_flags(default_space: str) -> None:
-  from proxyless_tf.space.space import space_names
-  flags.DEFINE_enum("space", default_space, space_names(), "Search space preset (MobileNetV2-style: proxyless, small, tiny, ...; tree cells: cifar_tree, small_tree, tiny_tree).")
+  from proxyless_tf.space.space import space_names, spaces_help
+  flags.DEFINE_enum("space", default_space, space_names(), spaces_help())
   flags.DEFINE_integer("input_size", None, "Input resolution (default: the space's).",
                        lower_bound=1)
   flags.DEFINE_integer("input_channels", None, "Input channels (default: the space's).",
