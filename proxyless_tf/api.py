@@ -236,7 +236,7 @@ def benchmark(tflite_path: str, *, num_threads: int = 1, warmup_runs: int = 10,
 
 def _coerce(name: str, value):
   """A flag file's text value as the type of SearchConfig's field."""
-  from proxyless_tf.search.runner import SearchConfig
+  from proxyless_tf.search.config import SearchConfig
   if not isinstance(value, str) or name == "target_latency":  # "0.8x" or ms: validate() parses
     return value
   default = SearchConfig.__dataclass_fields__[name].default

@@ -1,5 +1,7 @@
-"""The search: warm-up and arch updates over a supernet (`runner.SearchRun`), its traced steps, the
-arch objective and the requested-latency controller. Command line: `python -m proxyless_tf.search`."""
+"""The search: its options (`config.py`), the run (`runner.SearchRun`: warm-up, then weight steps
+with arch updates), its steps (`steps.py`), how alpha learns (`arch_update.py`), the arch
+objective, the requested-latency controller and the result (`result.py`). Command line:
+`python -m proxyless_tf.search`."""
 
 from proxyless_tf.utils.callable_module import make_callable  # noqa: E402
 

@@ -12,7 +12,7 @@ import os
 from absl import flags
 
 from proxyless_tf.errors import UserError
-from proxyless_tf.search.runner import SearchConfig
+from proxyless_tf.search.config import SearchConfig
 from proxyless_tf.utils.files import PACKAGE_DIR
 from proxyless_tf.utils.run_flags import define_strategy_flags, define_stream_flags  # noqa: F401
 
