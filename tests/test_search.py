@@ -528,3 +528,15 @@ def test_options_fixed_on_resume_are_declared_with_the_option(tmp_path, syntheti
   with pytest.raises(UserError, match="--resume with different valid_per_class"):
     SearchRun(dataclasses.replace(config, valid_per_class=config.valid_per_class + 1),
               FlopsCostModel(), log=lambda *_: None, dataset=synthetic_dataset).run(resume=True)
+
+
+def test_option_minimums_are_declared_with_the_option():
+  """`validate()` reads each option's minimum from its declaration: one line naming the flag."""
+  import dataclasses
+  minimums = {f.name: f.metadata["minimum"] for f in dataclasses.fields(SearchConfig)
+              if "minimum" in f.metadata}
+  assert minimums["batch_size"] == 1 and minimums["epochs"] == 0 and "lr" not in minimums
+  for name, minimum in minimums.items():
+    config = SearchConfig(out="x", **{name: minimum - 1})
+    with pytest.raises(UserError, match=f"--{name} must be >= {minimum}"):
+      config.validate()

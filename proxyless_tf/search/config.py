@@ -1,8 +1,9 @@
 """A search's options and their validation: what a run is asked to do, before anything runs.
 
-Each option is a field of `SearchConfig`; one that a resumed run must keep says so where it is
-declared (`fixed_on_resume`). The flags (`utils/search_flags.py`) and the Python API
-(`api.search`) fill it; `validate()` turns a bad value into one line naming the flag.
+Each option is a field of `SearchConfig`, declared with what `validate()` and `--resume` need to
+know of it (`option(default, minimum=..., fixed_on_resume=...)`). The flags
+(`utils/search_flags.py`) and the Python API (`api.search`) fill it; `validate()` turns a bad
+value into one line naming the flag.
 """
 
 from __future__ import annotations
@@ -22,66 +23,75 @@ from proxyless_tf.utils.precision import check_policy
 from proxyless_tf.utils.strategy import STRATEGIES
 
 
-def fixed_on_resume(default):
-  """A search option that a resumed run must keep: `--resume` refuses a change (the run's
-  data, supernet or sampling would no longer be the saved one's)."""
-  return dataclasses.field(default=default, metadata={"fixed_on_resume": True})
+def option(default, *, minimum: int | None = None, fixed_on_resume: bool = False):
+  """A search option's declaration beside its default: `minimum`, the smallest value
+  `validate()` accepts; `fixed_on_resume`, a resumed run must keep it (`--resume` refuses a
+  change: the run's data, supernet or sampling would no longer be the saved one's)."""
+  metadata = {"fixed_on_resume": fixed_on_resume}
+  if minimum is not None:
+    metadata["minimum"] = minimum
+  return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass
 class SearchConfig:
   out: str
-  space: str = fixed_on_resume("small")
-  width_mult: float = fixed_on_resume(1.0)
-  dataset: str = fixed_on_resume("fashion_mnist_local")
+  space: str = option("small", fixed_on_resume=True)
+  width_mult: float = option(1.0, fixed_on_resume=True)
+  dataset: str = option("fashion_mnist_local", fixed_on_resume=True)
   data_dir: str | None = None
-  input_size: int | None = fixed_on_resume(None)  # default: the space's
-  max_train_examples: int = 0  # 0: all
-  valid_per_class: int = fixed_on_resume(50)
-  batch_size: int = fixed_on_resume(256)
-  warmup_epochs: int = 40
-  epochs: int = 120
-  steps_per_epoch: int = 0  # 0: one pass over the training split
+  input_size: int | None = option(None, fixed_on_resume=True)  # default: the space's
+  max_train_examples: int = option(0, minimum=0)  # 0: all
+  valid_per_class: int = option(50, fixed_on_resume=True, minimum=1)
+  batch_size: int = option(256, fixed_on_resume=True, minimum=1)
+  warmup_epochs: int = option(40, minimum=0)
+  epochs: int = option(120, minimum=0)
+  steps_per_epoch: int = option(0, minimum=0)  # 0: one pass over the training split
   warmup_lr: float = 0.05
   lr: float = 0.025
   momentum: float = 0.9
   weight_decay: float = 4e-5
   label_smoothing: float = 0.1
-  arch_algo: str = fixed_on_resume("grad")
-  arch_mode: str = fixed_on_resume("full_v2")
+  arch_algo: str = option("grad", fixed_on_resume=True)
+  arch_mode: str = option("full_v2", fixed_on_resume=True)
   # or "nested": candidates cut their kernels from one set
-  weight_sharing: str = fixed_on_resume("independent")
+  weight_sharing: str = option("independent", fixed_on_resume=True)
   arch_lr: float = 1e-3
-  arch_update_every: int = 5
-  rl_updates_per_epoch: int = 300
-  rl_samples: int = 10
+  arch_update_every: int = option(5, minimum=1)
+  rl_updates_per_epoch: int = option(300, minimum=1)
+  rl_samples: int = option(10, minimum=1)
   latency_loss: str = "mul_log"
   ref_latency: float = 80.0
   loss_alpha: float = 0.2
   loss_beta: float = 0.3
   loss_lambda: float = 0.1
-  checkpoint_every: int = 200
-  arch_skip_epochs: int = 1  # search epochs without arch updates first (the original's schedule)
+  checkpoint_every: int = option(200, minimum=1)
+  # search epochs without arch updates first (the original's schedule)
+  arch_skip_epochs: int = option(1, minimum=0)
   # > 0: requested-latency mode, in the cost model's unit, or "0.8x": a ratio to the space's
   # reference net (k3 e6 everywhere) on the same cost model
-  target_latency: float | str = fixed_on_resume(0.0)
+  target_latency: float | str = option(0.0, fixed_on_resume=True)
   target_latency_rate: float = 0.05  # dual-ascent step of the latency multiplier
-  seed: int = fixed_on_resume(0)
-  max_steps: int = 0  # stop (with a checkpoint) after this many total steps; 0: run to the end
+  seed: int = option(0, fixed_on_resume=True)
+  # stop (with a checkpoint) after this many total steps; 0: run to the end
+  max_steps: int = option(0, minimum=0)
   deterministic: bool = True  # tf op determinism: same flags and seed -> same run
   strategy: str = "default"  # tf.distribute: default | mirrored | multi_worker | tpu
-  stream: str = run_flags.STREAM_DEFAULT  # read the dataset into memory (no), stream it (yes), or by its size (auto)
-  valid_fraction: float = run_flags.VALID_FRACTION_DEFAULT  # streamed data: held-out share, by a stable hash of each key
-  augment: str = run_flags.AUGMENT_DEFAULT  # streamed data: imagenet | pad_crop | none (auto: by input size)
+  # read the dataset into memory (no), stream it (yes), or by its size (auto)
+  stream: str = run_flags.STREAM_DEFAULT
+  # streamed data: held-out share, by a stable hash of each key
+  valid_fraction: float = run_flags.VALID_FRACTION_DEFAULT
+  # streamed data: imagenet | pad_crop | none (auto: by input size)
+  augment: str = run_flags.AUGMENT_DEFAULT
   # or mixed_float16 (with loss scaling) / mixed_bfloat16
-  dtype_policy: str = fixed_on_resume("float32")
+  dtype_policy: str = option("float32", fixed_on_resume=True)
   # re-ranking (search/rerank.py): > 1: the derived net and nets of its cost drawn from the learned
   # distribution, each trained briefly from scratch; the best on held-out training images is kept
-  rerank_candidates: int = 0
-  rerank_epochs: int = 1
-  rerank_seeds: int = 2
-  rerank_train_examples: int = 24000
-  rerank_valid_examples: int = 5000
+  rerank_candidates: int = option(0, minimum=0)
+  rerank_epochs: int = option(1, minimum=1)
+  rerank_seeds: int = option(2, minimum=1)
+  rerank_train_examples: int = option(24000, minimum=1)
+  rerank_valid_examples: int = option(5000, minimum=1)
   # a host table's target: time the derived net next to the reference net at the end
   verify_latency: bool = True
 
@@ -93,15 +103,10 @@ class SearchConfig:
     if self.weight_sharing not in WEIGHT_SHARING:
       raise UserError(f"--weight_sharing must be one of {', '.join(WEIGHT_SHARING)}, got "
                       f"{self.weight_sharing!r}")
-    for name in ("batch_size", "arch_update_every", "checkpoint_every", "rl_samples",
-                 "rl_updates_per_epoch", "valid_per_class", "rerank_epochs", "rerank_seeds",
-                 "rerank_train_examples", "rerank_valid_examples"):
-      if getattr(self, name) < 1:
-        raise UserError(f"--{name} must be >= 1, got {getattr(self, name)}")
-    for name in ("warmup_epochs", "epochs", "steps_per_epoch", "max_train_examples", "max_steps",
-                 "arch_skip_epochs", "rerank_candidates"):
-      if getattr(self, name) < 0:
-        raise UserError(f"--{name} must be >= 0, got {getattr(self, name)}")
+    for field in dataclasses.fields(self):
+      minimum = field.metadata.get("minimum")
+      if minimum is not None and getattr(self, field.name) < minimum:
+        raise UserError(f"--{field.name} must be >= {minimum}, got {getattr(self, field.name)}")
     number, ratio = parse_request(self.target_latency)
     # one spelling per request (resumes compare it): a number, or "0.8x"
     self.target_latency = f"{number:g}x" if ratio else number
