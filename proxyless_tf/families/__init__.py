@@ -77,7 +77,8 @@ def all_spaces() -> dict:
 def read_config(data, name: str | None = None):
   """A net config from parsed JSON of any family's formats (ours, the original code's); the
   default family's reader last, as the fallback that reports what is wrong."""
-  for family in families()[1:] + families()[:1]:
+  default, *others = families()
+  for family in others + [default]:
     config = family.read(data, name)
     if config is not None:
       return config

@@ -153,7 +153,10 @@ def pytorch_assignments(model, config, state: dict, scheme: str | None = None):
 
   from proxyless_tf.families import family_of, families
   family = family_of(config)
-  owner = next(f for f in families() if scheme in f.pytorch_schemes)
+  owner = next((f for f in families() if scheme in f.pytorch_schemes), None)
+  if owner is None:
+    raise UserError(f"unknown PyTorch naming scheme {scheme!r}; known: "
+                    f"{', '.join(s for f in families() for s in f.pytorch_schemes)}")
   if owner is not family:
     raise UserError(f"the checkpoint is a {owner.name} net ({scheme} naming), arch "
                     f"'{config.name}' is a {family.name} net: not the same network")

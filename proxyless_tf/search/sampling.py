@@ -27,11 +27,12 @@ def sample_paths(generator, mixed_ops, mode: str = "single", uniform=False) -> N
   `uniform` may be a bool tensor: warm-up and search steps then share one traced program.
   Eagerly (the search's steps) it is read once on the host: the same logits with fewer small
   ops per mixed op (`cifar_tree` has 756)."""
-  if tf.executing_eagerly():
+  on_host = tf.executing_eagerly() or isinstance(uniform, bool)
+  if on_host:
     uniform = bool(uniform)
   for op in mixed_ops:
     alpha = tf.convert_to_tensor(op.alpha)
-    if isinstance(uniform, bool):
+    if on_host:
       logits = tf.zeros_like(alpha) if uniform else alpha
     else:
       logits = tf.where(tf.cast(uniform, tf.bool), tf.zeros_like(alpha), alpha)
