@@ -8,6 +8,7 @@ import pytest
 
 from proxyless_tf.arch import get_preset, load_arch, save_arch
 from proxyless_tf.arch.stats import totals
+from proxyless_tf.errors import UserError
 from proxyless_tf.families import all_presets, all_spaces, families, family_of, read_config
 from proxyless_tf.latency.ops import all_space_ops, arch_ops
 
@@ -21,7 +22,8 @@ def test_every_family_is_registered_with_its_hooks():
   names = [family.name for family in families()]
   assert names[0] == "mbconv" and "pyramid_tree" in names and len(set(names)) == len(names)
   for family in families():
-    assert family.op_kinds and family.table_space_fields and family.pytorch_schemes
+    # a PyTorch weight scheme and an original-code format are optional (mobilenet_v3 has none)
+    assert family.op_kinds and family.table_space_fields
     assert family.spaces(), family.name
     for space in family.spaces().values():
       assert family_of(space) is family
@@ -59,11 +61,15 @@ def test_presets_round_trip_and_build_with_their_counted_params(name, tmp_path):
   config = get_preset(name)
   assert read_config(json.loads(config.to_json())) == config
   # the original code's format round-trips itself (it cannot say everything ours does: an MBConv
-  # net.config implies PyTorch's symmetric padding)
-  original = family_of(config).to_original(config)
-  again = read_config(json.loads(json.dumps(original)), name=config.name)
-  assert family_of(again) is family_of(config)
-  assert family_of(again).to_original(again) == original
+  # net.config implies PyTorch's symmetric padding); a family without one says so in one line
+  if family_of(config).pytorch_schemes:
+    original = family_of(config).to_original(config)
+    again = read_config(json.loads(json.dumps(original)), name=config.name)
+    assert family_of(again) is family_of(config)
+    assert family_of(again).to_original(again) == original
+  else:
+    with pytest.raises(UserError, match="no original-code config format"):
+      family_of(config).to_original(config)
   model = build_model(config)
   assert model.count_params() == totals(config)["total_params"]
   assert arch_from_model(model) == config

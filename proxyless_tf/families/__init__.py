@@ -18,6 +18,7 @@ import importlib
 # One line per family: its name (what configs and spaces carry as `family`) -> its module.
 _MODULES = {
     "mbconv": "proxyless_tf.families.mbconv",
+    "mobilenet_v3": "proxyless_tf.families.mobilenet_v3",
     "pyramid_tree": "proxyless_tf.families.pyramid_tree",
 }
 DEFAULT = "mbconv"  # a config or space with no `family` field
