@@ -3,7 +3,7 @@ step time of the paper-sized tree-cell search and retraining (and what a full ru
 here); a small tree-cell search on Fashion-MNIST at 32x32 run to the end with the gradient and the
 REINFORCE updates, its net trained and exported.
 
-  python benchmarks/cifar_tree.py [--parts=net,steps,search --rounds=5 --runs=10]
+  python -m benchmarks.cifar_tree [--parts=net,steps,search --rounds=5 --runs=10]
 
 Each part stores its results in benchmarks/cifar_tree.json, so one part can be rerun alone; the
 BENCHMARKS.md section is written from all parts stored. Latency cells are measured round-robin in
@@ -20,10 +20,8 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.common import ROOT, emit_result, host_line, parse_result
 
-from benchmarks.report import host_line  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "benchmarks", "cifar_tree.json")
 TRAIN_EXAMPLES, VALID_EXAMPLES = 50_000, 5_000  # CIFAR-10 train split; the search holds out 5,000
@@ -119,7 +117,7 @@ def _step_child(which: str, batch_size: int, blocks_per_stage: int) -> dict:
 def part_steps(args) -> dict:
   out = {}
   for which in ("search", "retrain"):
-    cmd = [sys.executable, __file__, f"--child={which}", f"--batch_size={args.batch_size}",
+    cmd = [sys.executable, "-m", "benchmarks.cifar_tree", f"--child={which}", f"--batch_size={args.batch_size}",
            f"--blocks_per_stage={args.blocks_per_stage}"]
     try:
       done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
@@ -128,10 +126,9 @@ def part_steps(args) -> dict:
       out[which] = {"timed_out_s": args.step_timeout}
       print(which, out[which], flush=True)
       continue
-    line = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
-    if not line:
+    out[which] = parse_result(done.stdout)
+    if out[which] is None:
       sys.exit(f"{which} failed:\n{done.stderr[-3000:]}")
-    out[which] = json.loads(line[0][7:])
     print(which, out[which], flush=True)
   search = _flag_values(os.path.join(ROOT, "proxyless_tf", "flags", "cifar10.flags"))
   train = _flag_values(os.path.join(ROOT, "proxyless_tf", "flags", "train", "cifar10.flags"))
@@ -176,7 +173,6 @@ def _run(cmd: str) -> tuple[float, str]:
 
 def part_search(args) -> dict:
   """The small search to the end with each update rule, then its net trained and exported."""
-  import numpy as np
   from proxyless_tf.arch import load_arch
   from proxyless_tf.arch.stats import totals
   from proxyless_tf.families.pyramid_tree.original import from_original
@@ -214,13 +210,13 @@ def part_search(args) -> dict:
 
 
 def write_section(results: dict, args) -> None:
-  from benchmarks.report import publish
+  from benchmarks.common import publish
   lines = ["## CIFAR-10 tree cells (issue 23): Proxyless-G's net, its search, on this CPU", ""]
   net = results.get("net")
   if net:
     lat = net["latency_ms"]
     lines += [
-        "Command: `python benchmarks/cifar_tree.py --parts=net "
+        "Command: `python -m benchmarks.cifar_tree --parts=net "
         f"--rounds={net['rounds']} --runs={net['runs']}`  ",
         f"Host: {net['host']}, {net['date']}. proxyless_cifar (the published Proxyless-G config, "
         "`../shared/data/proxyless_cifar.config`), 32x32x3, batch 1, 1 thread; median over "
@@ -322,7 +318,7 @@ def main():
   parser.add_argument("--child", choices=("search", "retrain"))
   args = parser.parse_args()
   if args.child:
-    print("RESULT " + json.dumps(_step_child(args.child, args.batch_size, args.blocks_per_stage)))
+    emit_result(_step_child(args.child, args.batch_size, args.blocks_per_stage))
     return
   results = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
   for part in args.parts.split(","):

@@ -1,7 +1,7 @@
 """What reproducible searches cost: supernet steps with determinism on (TensorFlow op determinism
 and one inter-op thread, `proxyless_tf.utils.determinism`) vs off.
 
-  python benchmarks/determinism_cost.py [--rounds=3 --steps=60]
+  python -m benchmarks.determinism_cost [--rounds=3 --steps=60]
 
 Both settings are process-wide, so each measurement is a fresh process running the `small` space
 search (Fashion-MNIST, batch 64, nested sharing: the quickstart's step) for `--steps` steps after
@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
+from benchmarks.common import ROOT, publish
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def worker(deterministic: bool, steps: int, out: str) -> None:
@@ -66,7 +63,7 @@ def main():
   losses = {"on": [], "off": []}
   for _ in range(args.rounds):
     for mode in ("on", "off"):
-      proc = subprocess.run([sys.executable, __file__, f"--worker={mode}", f"--steps={args.steps}",
+      proc = subprocess.run([sys.executable, "-m", "benchmarks.determinism_cost", f"--worker={mode}", f"--steps={args.steps}",
                              f"--out={args.out}_{mode}_{len(times[mode])}"], capture_output=True,
                             text=True, cwd=ROOT, check=True)
       result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -75,7 +72,7 @@ def main():
   on, off = float(np.median(times["on"])), float(np.median(times["off"]))
   same = all(run == losses["on"][0] for run in losses["on"])
   lines = ["## Determinism: cost of reproducible searches", "",
-           f"Command: `python benchmarks/determinism_cost.py --rounds={args.rounds} "
+           f"Command: `python -m benchmarks.determinism_cost --rounds={args.rounds} "
            f"--steps={args.steps}`  ",
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores, shared). `small` space, batch 64, nested "
            f"sharing, uniform path sampling; {args.steps} timed weight steps per process after 10 "

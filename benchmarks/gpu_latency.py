@@ -2,7 +2,7 @@
 random whole networks, and the published nets timed; made to run on a GPU machine that has JAX
 but neither TensorFlow nor a network.
 
-  python benchmarks/gpu_latency.py --out=DIR [--wheels=DIR] [--dtypes=float32,float16]
+  python -m benchmarks.gpu_latency --out=DIR [--wheels=DIR] [--dtypes=float32,float16]
       [--batch_size=8] [--rounds=5] [--runs=30] [--samples=10] [--budget_s=420]
 
 1. Keras (and what it needs beyond JAX) is installed from `--wheels` (default .whl/, filled by
@@ -15,7 +15,7 @@ but neither TensorFlow nor a network.
 3. proxyless_gpu / _cpu / _mobile and MobileNetV2 timed whole, interleaved, each after the
    canary, next to what each table predicts for them.
 
-Everything lands in `--out`: `results.json` (read by `benchmarks/cross_hardware.py
+Everything lands in `--out`: `results.json` (read by `benchmarks/studies/cross_hardware.py
 --gpu_results`), `results.md`, the tables and `log.txt`. Without a GPU the same path runs on the
 CPU and every figure is labelled so. `--budget_s` stops before a type that would not finish.
 """
@@ -31,8 +31,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.common import ROOT
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 NETS = ("proxyless_gpu", "proxyless_cpu", "proxyless_mobile", "mobilenet_v2")

@@ -1,7 +1,7 @@
 """Latency predictor on this host: each correction, with and without the canary, on held-out nets.
 
-  python benchmarks/latency_predictor.py [--samples=30 --check_samples=20 --rounds=5]
-  python benchmarks/latency_predictor.py --recheck   # later: the same tables validated again
+  python -m benchmarks.latency_predictor [--samples=30 --check_samples=20 --rounds=5]
+  python -m benchmarks.latency_predictor --recheck   # later: the same tables validated again
 
 For each (space, precision): builds a fresh 1-thread host table (with the canary) into
 tables/host_SPACE_PRECISION_t1.json, then
@@ -21,23 +21,20 @@ import argparse
 import copy
 import json
 import os
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.common import ROOT, publish
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
-from proxyless_tf.benchmark.host import cpu_model  # noqa: E402
-from proxyless_tf.latency import correction as K  # noqa: E402
-from proxyless_tf.latency.builder import build_space_table, host_metadata  # noqa: E402
-from proxyless_tf.latency.identity import fingerprint, host_identity  # noqa: E402
-from proxyless_tf.latency.measure import HostMeasurer  # noqa: E402
-from proxyless_tf.latency.table import load_table  # noqa: E402
-from proxyless_tf.latency.validate import measurer_for, random_archs, validate_table  # noqa: E402
-from proxyless_tf.space.space import get_space  # noqa: E402
+from proxyless_tf.benchmark.host import cpu_model
+from proxyless_tf.latency import correction as K
+from proxyless_tf.latency.builder import build_space_table, host_metadata
+from proxyless_tf.latency.identity import fingerprint, host_identity
+from proxyless_tf.latency.measure import HostMeasurer
+from proxyless_tf.latency.table import load_table
+from proxyless_tf.latency.validate import measurer_for, random_archs, validate_table
+from proxyless_tf.space.space import get_space
 
 RESULTS = os.path.join(ROOT, "benchmarks", "latency_predictor.json")
 
@@ -127,7 +124,7 @@ def write_section(results, args):
   ident = host_identity()
   lines = ["## Latency predictor on this host (LiteRT, 1 thread): ops priced in context, drift "
            "cancelled", "",
-           f"Command: `python benchmarks/latency_predictor.py --samples={args.samples} "
+           f"Command: `python -m benchmarks.latency_predictor --samples={args.samples} "
            f"--check_samples={args.check_samples} --rounds={args.rounds}`, later "
            "`... --recheck`  ",
            f"{time.strftime('%Y-%m-%d')}, {host_line(ident)}, LiteRT "

@@ -1,6 +1,6 @@
 """What PyTorch-compatible padding costs in TFLite: the published nets at 224, both paddings.
 
-  python benchmarks/padding_latency.py [--rounds=7 --runs=20]
+  python -m benchmarks.padding_latency [--rounds=7 --runs=20]
 
 `padding="symmetric"` (k // 2 zeros on both sides of strided convs, as PyTorch) is exported as an
 explicit PAD op before each strided conv; `"same"` lets the conv pad itself. XNNPACK may fuse a
@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.report import publish  # noqa: E402
-from proxyless_tf.arch import get_preset  # noqa: E402
-from proxyless_tf.benchmark.host import cpu_model, time_interleaved  # noqa: E402
-from proxyless_tf.export.tflite import convert_for_timing  # noqa: E402
-from proxyless_tf.model import build_model  # noqa: E402
+from benchmarks.common import publish
+from proxyless_tf.arch import get_preset
+from proxyless_tf.benchmark.host import cpu_model, time_interleaved
+from proxyless_tf.export.tflite import convert_for_timing
+from proxyless_tf.model import build_model
 
 NETS = ("mobilenet_v2", "proxyless_mobile", "proxyless_cpu", "proxyless_gpu")
 
@@ -56,7 +54,7 @@ def main():
           pads[(net, padding, precision)] = pad_ops(content)
     ms = time_interleaved(files, args.rounds, args.runs, num_threads=1)
   lines = ["## Padding convention: TFLite latency of `same` vs `symmetric` (PyTorch's)", "",
-           f"Command: `python benchmarks/padding_latency.py --rounds={args.rounds} "
+           f"Command: `python -m benchmarks.padding_latency --rounds={args.rounds} "
            f"--runs={args.runs}`  ",
            f"{time.strftime('%Y-%m-%d')}, {cpu_model()}, LiteRT XNNPACK, 1 thread, 224x224, "
            "as deployed (depthwise split at 25 taps), all files interleaved, median of "

@@ -1,6 +1,6 @@
 """Predicted Pixel-1 latency of the published nets under the two shipped phone tables.
 
-  python benchmarks/pixel1_tables.py
+  python -m benchmarks.pixel1_tables
 
 `tables/pixel1_tunas_proxyless_224.json`: TuNAS's linear model of measured Pixel-1 latencies
 (exact for architectures of `proxyless_tunas`; nets outside that space get no prediction).
@@ -11,18 +11,15 @@ three published latencies; it prices any net. Beside the papers' measured figure
 from __future__ import annotations
 
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.report import publish  # noqa: E402
-from proxyless_tf.arch import get_preset  # noqa: E402
-from proxyless_tf.errors import UserError  # noqa: E402
-from proxyless_tf.latency.estimate import arch_features, fit_constants  # noqa: E402
-from proxyless_tf.latency.table import TableCostModel, load_table  # noqa: E402
+from benchmarks.common import ROOT, publish
+from proxyless_tf.arch import get_preset
+from proxyless_tf.errors import UserError
+from proxyless_tf.latency.estimate import arch_features, fit_constants
+from proxyless_tf.latency.table import TableCostModel, load_table
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # measured Pixel-1 float TFLite latency reported by the papers (ProxylessNAS Table 2 / MnasNet)
 PUBLISHED_MS = {"mobilenet_v2": 75.0, "proxyless_mobile": 78.0}
 NETS = ("mobilenet_v2", "proxyless_mobile", "proxyless_mobile_14", "proxyless_cpu",
@@ -33,7 +30,7 @@ def main():
   tunas = TableCostModel(load_table(os.path.join(ROOT, "tables", "pixel1_tunas_proxyless_224.json")))
   constants = fit_constants()
   lines = ["## Pixel-1 tables: predicted latency of the published nets", "",
-           "Command: `python benchmarks/pixel1_tables.py`  ",
+           "Command: `python -m benchmarks.pixel1_tables`  ",
            f"{time.strftime('%Y-%m-%d')}. TuNAS: `tables/pixel1_tunas_proxyless_224.json` "
            "(TuNAS's linear model of measured Pixel-1 latencies, `--space=proxyless_tunas`; it "
            "prices only architectures of that space). Estimate: "

@@ -1,7 +1,7 @@
 """Published nets with PyTorch weights: Keras and the exported float TFLite against PyTorch.
 
   python tests/data/pytorch/make_fixtures.py published --out=/tmp/published   # torch venv
-  python benchmarks/pytorch_parity.py --dir=/tmp/published
+  python -m benchmarks.pytorch_parity --dir=/tmp/published
 
 pytorchcv's four ProxylessNAS nets with random weights and BN statistics (224x224, 2 inputs):
 max |logit difference| / max |logit|, for the preset built here with its default padding
@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
+from benchmarks.common import publish
 
 NETS = {"mobile": "proxyless_mobile", "cpu": "proxyless_cpu", "gpu": "proxyless_gpu",
         "mobile14": "proxyless_mobile_14"}
@@ -38,7 +36,7 @@ def main():
   from proxyless_tf.model.pytorch_weights import load_pytorch_weights
   x = np.load(os.path.join(args.dir, "inputs_nchw.npy")).transpose(0, 2, 3, 1)
   lines = ["## PyTorch weights in: published nets against PyTorch (pytorchcv)", "",
-           f"Command: `python benchmarks/pytorch_parity.py --dir={args.dir}` (the directory made "
+           f"Command: `python -m benchmarks.pytorch_parity --dir={args.dir}` (the directory made "
            "by `tests/data/pytorch/make_fixtures.py published`)  ",
            f"{time.strftime('%Y-%m-%d')}. pytorchcv nets with random weights and randomised BN "
            "statistics, 2 inputs at 224x224; max |difference| / max |logit| against PyTorch's "

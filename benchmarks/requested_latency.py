@@ -1,6 +1,6 @@
 """Requested-latency mode end to end on this host: do searches land on the request, measured?
 
-  python benchmarks/requested_latency.py [--requests=0.7x,0.8x,0.9x --epochs=3]
+  python -m benchmarks.requested_latency [--requests=0.7x,0.8x,0.9x --epochs=3]
 
 Each request runs `--target=cpu` with flags/cpu.flags (the `small` space on Fashion-MNIST, this
 host's cached LiteRT table with its correction); at the end the search times the derived net
@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.common import ROOT, publish
 
-from benchmarks.report import publish  # noqa: E402
 
 
 def main():
@@ -28,7 +25,7 @@ def main():
   parser.add_argument("--epochs", type=int, default=3)
   parser.add_argument("--out", default=os.path.join(ROOT, "runs", "requested_latency"))
   parser.add_argument("--table", default=os.path.join(ROOT, "tables", "host_small_float_t1.json"),
-                      help="this host's table (benchmarks/latency_predictor.py builds it); "
+                      help="this host's table (`python -m benchmarks.latency_predictor` builds it); "
                       "empty: the --target=cpu cache")
   args = parser.parse_args()
   import proxyless_tf as ptf
@@ -45,7 +42,7 @@ def main():
     print(request, c, flush=True)
   ident = host_identity()
   lines = ["## Requested latency, end to end: searches measured against their request", "",
-           f"Command: `python benchmarks/requested_latency.py --requests={args.requests} "
+           f"Command: `python -m benchmarks.requested_latency --requests={args.requests} "
            f"--epochs={args.epochs}`  ",
            f"{time.strftime('%Y-%m-%d')}, {cpu_model()} (family {ident.get('family')} model "
            f"{ident.get('model')}, fingerprint {fingerprint(ident)}), LiteRT float, 1 thread. "

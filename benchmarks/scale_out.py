@@ -1,7 +1,7 @@
 """Scale-out overheads on this host (issue 13): the streamed input pipeline against the search's
 step rate at 224, and search steps/s on 1 vs 2 logical devices and 1 vs 2 local workers.
 
-  python benchmarks/scale_out.py [--images=1500] [--steps=6] [--rounds=5]
+  python -m benchmarks.scale_out [--images=1500] [--steps=6] [--rounds=5]
 
 Every configuration runs in its own process (devices and clusters are fixed at TensorFlow's
 start). On 2 cores, 2 devices or 2 workers share the same cores: the ratios measure the overhead
@@ -21,8 +21,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.common import ROOT, emit_result, parse_result
 
 
 def make_jpeg_folder(root: str, count: int, classes: int = 10) -> None:
@@ -77,8 +76,7 @@ def child_steps(args) -> dict:
   split_host_cpu(args.cpu_devices)
   import numpy as np
   import tensorflow as tf
-  sys.path.insert(0, os.path.join(ROOT, "tests"))
-  from conftest import make_synthetic_dataset
+  from proxyless_tf.data.synthetic import make_synthetic_dataset
   from proxyless_tf.search.runner import SearchConfig, SearchRun
   config = SearchConfig(out=args.out, space=args.space, input_size=args.input_size,
                         batch_size=args.batch_size, warmup_epochs=1, epochs=1, steps_per_epoch=4,
@@ -119,17 +117,18 @@ def child_steps(args) -> dict:
 
 
 def _spawn(argv, env=None):
-  return subprocess.Popen([sys.executable, __file__, *argv], stdout=subprocess.PIPE,
+  return subprocess.Popen([sys.executable, "-m", "benchmarks.scale_out", *argv], cwd=ROOT,
+                          stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
 
 
 def _collect(proc) -> dict:
   out, _ = proc.communicate()
-  lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
-  if proc.returncode or not lines:
+  result = parse_result(out)
+  if proc.returncode or result is None:
     raise RuntimeError(out[-3000:])
-  return json.loads(lines[-1][7:])
+  return result
 
 
 def _free_ports(n):
@@ -175,8 +174,12 @@ def stream_memory(tmp: str) -> dict:
   """RSS of a short search (6 steps, `tiny` space at 16 px) on a generated folder of 2k and
   20k 64x64x3 PNGs, streamed, and the 20k one read into memory (tests/test_streaming.py's
   helpers; the test asserts the same on every CI run)."""
-  sys.path.insert(0, os.path.join(ROOT, "tests"))
-  from test_streaming import _search_rss, write_folder
+  import importlib.util  # the test's own module, loaded by path: the benchmark measures what it asserts
+  spec = importlib.util.spec_from_file_location(
+      "test_streaming", os.path.join(ROOT, "tests", "test_streaming.py"))
+  helpers = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(helpers)
+  _search_rss, write_folder = helpers._search_rss, helpers.write_folder
   result = {}
   for name, per_class in (("2k", 200), ("20k", 2000)):
     write_folder(os.path.join(tmp, name), per_class, classes=10, size=64, channels=3, test=False)
@@ -205,10 +208,10 @@ def main():
   parser.add_argument("--name", default="one")
   args = parser.parse_args()
   if args.what == "pipeline":
-    print("RESULT " + json.dumps(child_pipeline(args)), flush=True)
+    emit_result(child_pipeline(args))
     return
   if args.what == "steps":
-    print("RESULT " + json.dumps(child_steps(args)), flush=True)
+    emit_result(child_steps(args))
     return
 
   with tempfile.TemporaryDirectory() as tmp:
@@ -233,7 +236,7 @@ def main():
   one = small["1 device"]
   lines = [
       "## Scale out: streamed input and tf.distribute overheads (issue 13)", "",
-      f"Command: `python benchmarks/scale_out.py --images={args.images} --steps={args.steps} "
+      f"Command: `python -m benchmarks.scale_out --images={args.images} --steps={args.steps} "
       f"--rounds={args.rounds}`  ",
       f"{datetime.date.today()}, CPU (2 cores), no GPU (none was lent to this session). Every "
       "configuration in its own process; medians.", "",
@@ -285,7 +288,7 @@ def main():
             "GPU rows (peak memory and step times at 224, batch 64/128, float32 and mixed "
             "precision): not measured; no GPU was lent to this session."]
   if not args.no_publish:
-    from benchmarks.report import publish
+    from benchmarks.common import publish
     publish("scale_out", lines)
   else:
     print("\n".join(lines))

@@ -1,7 +1,7 @@
 """Memory and time of the search's steps vs training one plain network, side by side.
 
-  python benchmarks/search_cost.py [--space=small --input_size=64 --batch_size=64 --repeats=3]
-  python benchmarks/search_cost.py --space=cifar_tree --input_size=32 --batch_size=8 \
+  python -m benchmarks.search_cost [--space=small --input_size=64 --batch_size=64 --repeats=3]
+  python -m benchmarks.search_cost --space=cifar_tree --input_size=32 --batch_size=8 \
       --published=proxyless_cifar --configs=standalone,weight,full_v2 --sweep= --batch_sweep=
 
 Configurations, each measured in a fresh subprocess (peak RSS is per process), on the same batch:
@@ -27,15 +27,13 @@ stats not available"), the tensor column says n/a and peak RSS is the measure.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.common import emit_result, parse_result, run_child
 
 CONFIGS = ("standalone", "weight", "full_v2", "two", "full")
 
@@ -230,23 +228,19 @@ def run_original(args) -> dict:
   out = subprocess.run([args.original_python, "-c", ORIGINAL_CHILD, str(args.input_size),
                         str(args.batch_size), str(args.steps)], capture_output=True, text=True,
                        cwd=search, env={**os.environ, "PYTHONPATH": search})
-  line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
-  if not line:
+  result = parse_result(out.stdout)
+  if result is None:
     sys.exit(f"the original code failed (needs torch, numpy and pyyaml under "
              f"--original_python={args.original_python}):\n{out.stderr[-3000:]}")
-  return json.loads(line[0][7:])
+  return result
 
 
-def run_child(args, config: str, num_candidates: int = 0, batch_size: int = 0) -> dict:
-  cmd = [sys.executable, __file__, f"--child={config}", f"--space={args.space}",
+def step_child(args, config: str, num_candidates: int = 0, batch_size: int = 0) -> dict:
+  cmd = ["-m", "benchmarks.search_cost", f"--child={config}", f"--space={args.space}",
          f"--input_size={args.input_size}", f"--batch_size={batch_size or args.batch_size}",
          f"--steps={args.steps}", f"--num_candidates={num_candidates}",
          f"--published={args.published}", f"--warmup={args.warmup}"]
-  out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-  line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
-  if not line:
-    sys.exit(f"{config} failed:\n{out.stderr[-3000:]}")
-  return json.loads(line[0][7:])
+  return run_child(cmd, config)
 
 
 def main():
@@ -277,10 +271,10 @@ def main():
                       help="batch sizes for the (a) vs (d) memory table")
   args = parser.parse_args()
   if args.child:
-    print("RESULT " + json.dumps(child(args)))
+    emit_result(child(args))
     return
   import numpy as np
-  from benchmarks.report import host_line, publish
+  from benchmarks.common import host_line, publish
   configs = [c for c in CONFIGS if c in args.configs.split(",")]
   if "standalone" not in configs:
     sys.exit("--configs needs standalone: every row is compared with it")
@@ -288,7 +282,7 @@ def main():
   original = []
   for r in range(args.repeats):
     for config in configs:
-      results[config].append(run_child(args, config))
+      results[config].append(step_child(args, config))
       print(f"round {r + 1} {config}: {results[config][-1]}", flush=True)
     if args.original:
       original.append(run_original(args))
@@ -301,7 +295,7 @@ def main():
       "## Search cost: supernet steps vs one plain network"
       + ("" if args.space == "small" else f" (`{args.space}` at {args.input_size})"),
       "",
-      f"Command: `python benchmarks/search_cost.py --space={args.space} --input_size={args.input_size} "
+      f"Command: `python -m benchmarks.search_cost --space={args.space} --input_size={args.input_size} "
       f"--batch_size={args.batch_size} --steps={args.steps} --repeats={args.repeats} "
       f"--warmup={args.warmup} --sweep={args.sweep} --batch_sweep={args.batch_sweep} --configs={','.join(configs)}"
       + (f" --published={args.published}" if args.published else "")
@@ -354,7 +348,7 @@ def main():
     growth = {(mode, n): [] for mode in ("full_v2", "full") for n in counts}
     for _ in range(args.repeats):
       for (mode, n) in growth:
-        growth[(mode, n)].append(run_child(args, mode, n))
+        growth[(mode, n)].append(step_child(args, mode, n))
     lines += ["", "Growth with the number of MBConv candidates per mixed op (plus `zero` where "
               "legal): tensor MB / RSS MB / arch step ms.", "",
               "| candidates | " + " | ".join(str(n) for n in counts) + " |",
@@ -372,7 +366,7 @@ def main():
     for _ in range(args.repeats):
       for (c, b) in runs:
         if b != args.batch_size:
-          runs[(c, b)].append(run_child(args, c, batch_size=b))
+          runs[(c, b)].append(step_child(args, c, batch_size=b))
     def cell(c, b, key):
       values = [r[key] for r in runs[(c, b)]]
       return float("nan") if None in values else float(np.median(values))

@@ -1,8 +1,8 @@
 """How soon a search starts, and what its steady steps cost: this checkout beside an earlier one.
 
-  python benchmarks/search_start.py --baseline=PATH [--space=proxyless --input_size=224
+  python -m benchmarks.search_start --baseline=PATH [--space=proxyless --input_size=224
       --batch_size=8 --rounds=1] [--publish]
-  python benchmarks/search_start.py --baseline=PATH --published=proxyless_cifar --batch_size=8
+  python -m benchmarks.search_start --baseline=PATH --published=proxyless_cifar --batch_size=8
 
 PATH is another checkout of proxyless_tf (e.g. `git worktree add /tmp/old <commit>`). Each row
 is a fresh process (peak RSS is per process) that builds the supernet and its SearchSteps, then
@@ -19,12 +19,11 @@ its first step (the program is built then), the first 8 steps, the steady step a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.common import ROOT, parse_result
 
 CHILD = r"""
 import json, resource, sys, time
@@ -108,10 +107,10 @@ def measure(checkout: str, space: str, size: int, batch: int, warm: int,
   env = {**os.environ, "PYTHONPATH": checkout, "TF_CPP_MIN_LOG_LEVEL": "3"}
   proc = subprocess.run([sys.executable, "-c", child, space, str(size), str(batch), str(warm)],
                         capture_output=True, text=True, env=env, cwd=checkout, timeout=3600)
-  lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-  if proc.returncode != 0 or not lines:
+  result = parse_result(proc.stdout)
+  if proc.returncode != 0 or result is None:
     raise SystemExit(f"{checkout}: the measurement failed:\n{proc.stderr[-2000:]}")
-  return json.loads(lines[-1][len("RESULT "):])
+  return result
 
 
 def main() -> None:
@@ -130,8 +129,7 @@ def main() -> None:
   args = parser.parse_args()
   if args.published:
     return train_rows(args)
-  sys.path.insert(0, ROOT)
-  from benchmarks.report import host_line, publish
+  from benchmarks.common import host_line, publish
   import numpy as np
   versions = {"before (baseline)": os.path.abspath(args.baseline), "this checkout": ROOT}
   if not args.baseline:
@@ -145,7 +143,7 @@ def main() -> None:
   keys = ("build_s", "first_8w_4a_s", "first_rss_mb", "weight_s", "arch_s", "peak_rss_mb")
   med = {name: {k: float(np.median([r[k] for r in rows])) for k in keys}
          for name, rows in results.items()}
-  command = (f"python benchmarks/search_start.py {'--baseline=PATH ' if args.baseline else ''}"
+  command = (f"python -m benchmarks.search_start {'--baseline=PATH ' if args.baseline else ''}"
              f"--space={args.space} "
              f"--input_size={args.input_size} --batch_size={args.batch_size} --warm={args.warm} "
              f"--rounds={args.rounds} --publish")
@@ -174,8 +172,7 @@ def main() -> None:
 
 def train_rows(args) -> None:
   """The --published table: training a published net, both checkouts side by side."""
-  sys.path.insert(0, ROOT)
-  from benchmarks.report import host_line, publish
+  from benchmarks.common import host_line, publish
   import numpy as np
   versions = {"before (baseline)": os.path.abspath(args.baseline), "this checkout": ROOT}
   results = {name: [] for name in versions}
@@ -187,7 +184,7 @@ def train_rows(args) -> None:
   keys = ("build_s", "first_step_s", "first_8_s", "step_s", "peak_rss_mb")
   med = {name: {k: float(np.median([r[k] for r in rows])) for k in keys}
          for name, rows in results.items()}
-  command = (f"python benchmarks/search_start.py --baseline=PATH --published={args.published} "
+  command = (f"python -m benchmarks.search_start --baseline=PATH --published={args.published} "
              f"--batch_size={args.batch_size} --rounds={args.rounds} --publish")
   lines = [f"## Training start-up: `{args.published}`, batch {args.batch_size}", "",
            f"`{command}` ({host_line()}; medians of {args.rounds} round(s), a fresh process "

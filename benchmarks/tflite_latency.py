@@ -1,7 +1,7 @@
 """TFLite latency of the published nets at 224 on this host, as exported before and after the
 XNNPACK depthwise rewrite: float and int8, 1 and 2 threads, and XNNPACK off (builtin kernels).
 
-  python benchmarks/tflite_latency.py [--rounds=5 --runs=30]
+  python -m benchmarks.tflite_latency [--rounds=5 --runs=30]
 
 All cells are measured round-robin in one process, `rounds` times, and the table reports the
 median of the per-round medians, so machine noise hits every cell alike. It also reports the int8
@@ -11,23 +11,20 @@ top-1 agreement of the split export with the unsplit one (the pieces are quantiz
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
-from proxyless_tf import litert  # noqa: E402
-from proxyless_tf.arch import get_preset  # noqa: E402
-from proxyless_tf.benchmark.host import cpu_model, time_interpreter  # noqa: E402
-from proxyless_tf.export.depthwise_split import split_large_depthwise  # noqa: E402
-from proxyless_tf.export.tflite import (convert_keras, representative_from_batch,  # noqa: E402
+from benchmarks.common import publish
+from proxyless_tf import litert
+from proxyless_tf.arch import get_preset
+from proxyless_tf.benchmark.host import cpu_model, time_interpreter
+from proxyless_tf.export.depthwise_split import split_large_depthwise
+from proxyless_tf.export.tflite import (convert_keras, representative_from_batch,
                                         set_bn_statistics)
-from proxyless_tf.latency.identity import fingerprint, host_identity  # noqa: E402
-from proxyless_tf.model import build_model  # noqa: E402
+from proxyless_tf.latency.identity import fingerprint, host_identity
+from proxyless_tf.model import build_model
 
 NETS = ("mobilenet_v2", "proxyless_mobile", "proxyless_cpu", "proxyless_gpu")
 FORMS = ("whole", "split")  # as exported before / after the rewrite
@@ -84,7 +81,7 @@ def main():
   ident = host_identity()
   lines = [
       "## TFLite latency of published nets (224x224, LiteRT): the XNNPACK depthwise rewrite", "",
-      f"Command: `python benchmarks/tflite_latency.py --rounds={args.rounds} --runs={args.runs}`  ",
+      f"Command: `python -m benchmarks.tflite_latency --rounds={args.rounds} --runs={args.runs}`  ",
       f"Host: {cpu_model()} (family {ident.get('family')} model {ident.get('model')} stepping "
       f"{ident.get('stepping')}, fingerprint {fingerprint(ident)}), {litert.runtime_version()}, "
       f"{time.strftime('%Y-%m-%d')}. Median over {args.rounds} interleaved rounds of the per-round "

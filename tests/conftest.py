@@ -1,10 +1,6 @@
-import os
-import sys
+import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import pytest  # noqa: E402
+from proxyless_tf.data.synthetic import make_synthetic_dataset  # noqa: F401 (tests import it from here)
 
 
 def pytest_configure(config):
@@ -25,23 +21,6 @@ def tiny_arch():
                         Block(16, 1, type="zero"),
                         Block(24, 2, 7, 3),
                     ))
-
-
-def make_synthetic_dataset(per_class: int = 30, size: int = 16, classes: int = 10, seed: int = 0):
-  """Learnable toy images: class c is a bright square at a class-specific place, plus noise."""
-  import numpy as np
-  from proxyless_tf.data import Dataset, Split
-  rng = np.random.default_rng(seed)
-
-  def split(n):
-    labels = np.repeat(np.arange(classes), n).astype(np.int32)
-    images = rng.integers(0, 60, (len(labels), size, size, 1)).astype(np.uint8)
-    for i, c in enumerate(labels):
-      r, col = divmod(int(c), 4)
-      images[i, 4 * r:4 * r + 4, 4 * col:4 * col + 4] = 255
-    return Split(images, labels)
-
-  return Dataset("synthetic", split(per_class), split(max(2, per_class // 5)), classes)
 
 
 @pytest.fixture

@@ -584,7 +584,7 @@ def _classify(proc, got, reference) -> tuple[str, str]:
 
 def run_commands(root: str, seed: int, kills: int, progress=None) -> list[Result]:
   """SIGKILLs at random times of `python -m proxyless_tf.search` (then `--resume`), of
-  `python -m proxyless_tf.train` and `tools/build_latency_table.py` (then the same command);
+  `python -m proxyless_tf.train` and `python -m proxyless_tf.tools.build_latency_table` (then the same command);
   two searches started at once into one --out; a search on a small tmpfs (when this user may
   mount one)."""
   from conftest import make_synthetic_dataset, write_idx
@@ -702,7 +702,7 @@ def run_commands(root: str, seed: int, kills: int, progress=None) -> list[Result
 
 
 def table_lines(results: list[Result], command: str) -> list[str]:
-  from benchmarks.report import host_line
+  from proxyless_tf.latency.identity import host_line
   groups = {}
   for r in results:
     groups.setdefault(r.family, []).append(r)
@@ -744,9 +744,11 @@ def main() -> None:
       f" --seed={args.seed} --kills={args.kills}" if not args.short else "") + " --publish"
   lines = table_lines(results, command)
   if args.publish:
-    from benchmarks.report import publish
-    publish("fault_injection", ["## Fault injection (issue 25): killed, damaged, shared and "
-                                "full-disk runs, then resumed", "", *lines])
+    from proxyless_tf.utils.sections import write_section
+    section = ["## Fault injection (issue 25): killed, damaged, shared and full-disk runs, then "
+               "resumed", "", *lines]
+    print("\n".join(section))
+    write_section("fault_injection", "\n".join(section), os.path.join(ROOT, "BENCHMARKS.md"))
   else:
     print("\n".join(lines))
   sys.exit(0 if all(r.outcome in GOOD for r in results) else 1)

@@ -212,7 +212,7 @@ def flag_cases(tmp: str) -> list[tuple[str, list[str], bool]]:
        "--quantize=float", f"--out={tmp}/export"]
   v = ["-m", "proxyless_tf.latency", "validate",
        f"--table={ROOT}/tables/host_small_float_t1.json"]
-  b = [f"{ROOT}/tools/build_latency_table.py", "--space=tiny", f"--out={tmp}/table.json"]
+  b = ["-m", "proxyless_tf.tools.build_latency_table", "--space=tiny", f"--out={tmp}/table.json"]
   return [
       ("search --input_size=-16", s + ["--input_size=-16"], True),
       ("search --out=<a file>", s[:-1] + [f"--out={existing_file}"], True),
@@ -242,8 +242,8 @@ def flag_cases(tmp: str) -> list[tuple[str, list[str], bool]]:
       ("build_latency_table --runs=-5", b + ["--runs=-5"], True),
       ("build_latency_table --self_check_samples=2", b + ["--self_check_samples=2"], True),
       ("benchmark --adb <truncated model>",
-       [f"{ROOT}/tools/benchmark.py", existing_file, "--adb"], True),
-      ("benchmark --runs=0", [f"{ROOT}/tools/benchmark.py", existing_file, "--runs=0"], True),
+       ["-m", "proxyless_tf.benchmark", existing_file, "--adb"], True),
+      ("benchmark --runs=0", ["-m", "proxyless_tf.benchmark", existing_file, "--runs=0"], True),
       ("arch show --width=-1", ["-m", "proxyless_tf.arch", "show", "mobilenet_v2", "--width=-1"],
        True),
       ("arch show (valid)", ["-m", "proxyless_tf.arch", "show", "mobilenet_v2"], False),
@@ -313,9 +313,9 @@ def main():
               for group, name, bad, outcome, last in results if outcome not in ("clean", "ok")]
   lines += [""] + (failures or ["No traceback, no bad input accepted, no good input refused."])
   if args.publish:
-    sys.path.insert(0, ROOT)
-    from benchmarks.report import publish
-    publish("hostile_inputs", lines)
+    from proxyless_tf.utils.sections import write_section
+    print("\n".join(lines))
+    write_section("hostile_inputs", "\n".join(lines), os.path.join(ROOT, "BENCHMARKS.md"))
   else:
     print("\n".join(lines))
 

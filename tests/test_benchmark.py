@@ -113,7 +113,7 @@ def test_benchmark_tool_cli(small_tflite, adb_dir, tmp_path):
   fake_adb.install(adb_dir, os.path.join(DATA, "benchmark_model_cpu.txt"))
   env = dict(os.environ)
   out_json = str(tmp_path / "r.json")
-  proc = subprocess.run([sys.executable, "tools/benchmark.py", small_tflite, "--adb",
+  proc = subprocess.run([sys.executable, "-m", "proxyless_tf.benchmark", small_tflite, "--adb",
                          "--runs=7", f"--json={out_json}"], capture_output=True, text=True,
                         cwd=ROOT, env=env)
   assert proc.returncode == 0, proc.stderr
@@ -122,6 +122,6 @@ def test_benchmark_tool_cli(small_tflite, adb_dir, tmp_path):
   # by default the phone runs what an app gets: XNNPACK on the CPU
   assert any("--use_xnnpack=true" in " ".join(c) for c in fake_adb.calls(adb_dir))
   assert not any("--use_xnnpack=false" in " ".join(c) for c in fake_adb.calls(adb_dir))
-  proc = subprocess.run([sys.executable, "tools/benchmark.py", small_tflite, "--use_gpu"],
+  proc = subprocess.run([sys.executable, "-m", "proxyless_tf.benchmark", small_tflite, "--use_gpu"],
                         capture_output=True, text=True, cwd=ROOT)
   assert proc.returncode == 2 and proc.stderr.strip().startswith("error: --use_gpu")

@@ -99,7 +99,7 @@ def test_phone_gpu_build_over_fake_adb_records_its_target(tmp_path, monkeypatch)
                    devices=("PHONE_A",))
   env = dict(os.environ, PATH=adb_dir + os.pathsep + os.environ["PATH"])
   out = tmp_path / "phone_gpu.json"
-  proc = subprocess.run([sys.executable, "tools/build_latency_table.py", "--space=tiny",
+  proc = subprocess.run([sys.executable, "-m", "proxyless_tf.tools.build_latency_table", "--space=tiny",
                          "--device=android", "--use_gpu", "--runs=5", "--warmup=1",
                          f"--out={out}"], cwd=ROOT, env=env, capture_output=True, text=True,
                         timeout=300)

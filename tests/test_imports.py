@@ -101,3 +101,17 @@ def test_shared_code_reaches_families_only_through_the_registry():
     source = open(path).read()
     named = [n for n in names - {"mbconv"} if n in source]
     assert not named, f"{module} names the family {named}: ask the registry instead"
+
+
+def test_a_family_imports_no_other_family():
+  """A family is one folder: removing another family's folder leaves it whole."""
+  graph = _imports(_modules())
+  names = {name for name in os.listdir(os.path.join(ROOT, "families"))
+           if os.path.isfile(os.path.join(ROOT, "families", name, "__init__.py"))}
+  for name in names:
+    own = f"{FAMILIES}.{name}"
+    for module, targets in graph.items():
+      if module == own or module.startswith(own + "."):
+        others = {t for t in targets if t.startswith(FAMILIES + ".") and t != f"{FAMILIES}.base"
+                  and not (t == own or t.startswith(own + "."))}
+        assert not others, f"{module} imports {sorted(others)}: a family stands alone"

@@ -320,7 +320,7 @@ def test_shipped_mobile_table_is_marked_estimated_and_covers_the_space():
   table = load_table(os.path.join(ROOT, "tables", "pixel1_estimated_proxyless_224.json"))
   model = TableCostModel(table)
   assert table.metadata["estimated"] is True and "ESTIMATE" in model.notice
-  assert "build_latency_table.py --device=android" in model.notice
+  assert "proxyless_tf.tools.build_latency_table --device=android" in model.notice
   space = space_from_metadata(table.metadata)
   ExpectedCost(model, space)  # covers every op of the space
   largest = model.predict(space.largest_arch())

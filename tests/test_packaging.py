@@ -23,9 +23,14 @@ def _run(cmd, cwd, **kw):
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
+  import fcntl
   tmp = tmp_path_factory.mktemp("wheel")
-  built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                "-w", str(tmp / "dist"), ROOT], cwd=tmp)
+  # two `pip wheel` runs of one checkout at once (two test workers) race on its build/ folder:
+  # the workers' temp folders share a parent, where they take turns on one lock
+  with open(tmp_path_factory.getbasetemp().parent / "wheel.lock", "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                  "-w", str(tmp / "dist"), ROOT], cwd=tmp)
   assert built.returncode == 0, built.stderr[-2000:]
   wheel = glob.glob(str(tmp / "dist" / "proxyless_tf-*.whl"))[0]
   venv = tmp / "venv"

@@ -51,7 +51,7 @@ HOLD_FILE = ("import sys, time; from proxyless_tf.utils.run_lock import hold_fil
 
 
 def test_a_table_file_has_one_builder_and_the_host_cache_one_writer(tmp_path):
-  """tools/build_latency_table.py and the host cache lock `TABLE.lock`: a second builder is
+  """python -m proxyless_tf.tools.build_latency_table and the host cache lock `TABLE.lock`: a second builder is
   one line naming the first; once it is gone the file is free again."""
   from proxyless_tf.utils.run_lock import hold_file, holding_file
   table = str(tmp_path / "table.json")

@@ -118,7 +118,7 @@ def test_converter_reads_tunas_file_as_data(tmp_path):
                   f'_PROXYLESSNAS_SEARCH_BIAS = b"""\n{b64([bias])}"""\n'
                   "SERIALIZATION_DTYPE = '>f4'\nKERNEL_DATA = {'x': _PROXYLESSNAS_SEARCH_KERNEL}\n")
   out = tmp_path / "table.json"
-  result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "convert_tunas_cost_model.py"),
+  result = subprocess.run([sys.executable, "-m", "proxyless_tf.tools.convert_tunas_cost_model",
                            f"--tunas_data={data}", f"--out={out}"], capture_output=True, text=True,
                           timeout=300)
   assert result.returncode == 0, result.stderr[-1500:]
@@ -127,7 +127,7 @@ def test_converter_reads_tunas_file_as_data(tmp_path):
   assert set(shipped) == set(rebuilt)
   for key in shipped:
     assert rebuilt[key]["mean"] == pytest.approx(shipped[key]["mean"], abs=1e-9)
-  bad = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "convert_tunas_cost_model.py"),
+  bad = subprocess.run([sys.executable, "-m", "proxyless_tf.tools.convert_tunas_cost_model",
                         f"--tunas_data={tmp_path / 'missing.py'}", f"--out={out}"],
                        capture_output=True, text=True, timeout=300)
   assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
@@ -17,6 +16,7 @@ from proxyless_tf.latency.measure import build_table
 from proxyless_tf.latency.ops import all_space_ops
 from proxyless_tf.latency.table import LatencyTable, load_table
 from proxyless_tf.latency.table_space import space_metadata
+from proxyless_tf.utils.cli import command_line
 
 # Metadata that must match for a build to resume an existing file.
 IDENTITY = ("device", "threads", "delegate", "precision", "depthwise_max_taps", "batch_size")
@@ -122,7 +122,7 @@ def build_space_table(space, out: str, measurers, precision: str, metadata: dict
   table.metadata.update(metadata)
   table.metadata.update(space_metadata(space))
   table.metadata["date"] = time.strftime("%Y-%m-%d")
-  table.metadata.setdefault("command", " ".join(sys.argv))
+  table.metadata.setdefault("command", command_line())
   start = time.monotonic()
   rounds = rounds or getattr(measurers[0], "default_rounds", 1)
   table.metadata["rounds"] = rounds

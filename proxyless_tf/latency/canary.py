@@ -12,7 +12,7 @@ now divided by that factor.
 
 The canary is an op of the MBConv family (an `OpSpec`), so every measurer (LiteRT on the host,
 `benchmark_model` over adb, a test's fake) times it without code of its own; it is timed in the
-table's precision. Which op: `benchmarks/canary_choice.py` measures how well each candidate
+table's precision. Which op: `benchmarks/studies/canary_choice.py` measures how well each candidate
 tracks what ops and whole networks feel under drift (BENCHMARKS.md "Choosing the canary").
 """
 
@@ -65,7 +65,7 @@ def speed_factor(canary_now_ms, table) -> float | None:
 
 NO_CANARY = ("this table has no canary (measured before canaries were timed with every op): "
              "drift of the machine since its build is not cancelled; rebuild it "
-             "(--rebuild_latency_table, or tools/build_latency_table.py into a new --out)")
+             "(--rebuild_latency_table, or python -m proxyless_tf.tools.build_latency_table into a new --out)")
 
 
 def time_rounds(measure, contents: list, canary_content, rounds: int, progress=None):

@@ -41,7 +41,7 @@ def op_features(op: OpSpec) -> np.ndarray:
       family = family_of_op_kind(op.kind)
     except KeyError:
       raise UserError(f"the phone estimate has no model of {op.kind} ops: measure a table on the "
-                      "phone (python tools/build_latency_table.py --device=android "
+                      "phone (python -m proxyless_tf.tools.build_latency_table --device=android "
                       "--space=SPACE --out=T.json) and pass it with --latency_table=T.json") from None
     macs, values, layers = family.op_features(op)
     return np.array([macs, values * BYTES_PER_VALUE, layers], dtype=np.float64)

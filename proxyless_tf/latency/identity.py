@@ -126,3 +126,13 @@ def check_host_table(table, strict: bool = False, log=print) -> list[str]:
     raise UserError(message)
   log(f"WARNING: {message}")
   return problems
+
+
+def host_line() -> str:
+  """The host a latency figure was measured on, in one line: CPU name, family / model,
+  fingerprint and the LiteRT version (what every BENCHMARKS.md latency states beside it)."""
+  from proxyless_tf import litert
+  from proxyless_tf.benchmark.host import cpu_model
+  ident = host_identity()
+  return (f"{cpu_model()} (family {ident.get('family')} model {ident.get('model')}, fingerprint "
+          f"{fingerprint(ident)}), {litert.runtime_version()}")

@@ -95,7 +95,7 @@ def _measure_in_child(op: OpSpec, precision: str, settings: tuple, measure: str 
 
 class ProcessHostMeasurer:
   """A HostMeasurer in a process of its own, pinned to its own cores: several of them build one
-  host table in parallel on a many-core machine (`tools/build_latency_table.py --processes=N`),
+  host table in parallel on a many-core machine (`python -m proxyless_tf.tools.build_latency_table --processes=N`),
   each op timed alone on its cores as a serial build would. `measure` ("module:function") swaps
   the timing for another function (tests: a build over processes equals a serial one)."""
 

@@ -3,7 +3,7 @@
 A latency in ms measured now mixes the net with the machine's state now; the same net timed in
 the same rounds as the reference net (k3 e6 everywhere) gives a ratio that drift cancels from,
 and timed right after the table's canary it gives ms at the table's speed (now / speed factor).
-The search's end (a host table's target), specialize's report and `tools/benchmark.py
+The search's end (a host table's target), specialize's report and `python -m proxyless_tf.benchmark
 --reference` print requested / predicted / measured both ways.
 """
 

@@ -104,7 +104,7 @@ def _check_entry(source: str, key: str, entry, yaml_format: bool = False) -> dic
   """An entry's numbers are finite, non-negative milliseconds; `count` a whole number."""
   if not isinstance(entry, dict):
     raise UserError(f"{source}: entry {key!r:.80} must be an object, got {type(entry).__name__}")
-  rebuild = "; rebuild the table with tools/build_latency_table.py"
+  rebuild = "; rebuild the table with python -m proxyless_tf.tools.build_latency_table"
   if not _finite(entry.get("mean")):
     raise UserError(f"{source}: entry {key!r:.80} field 'mean' must be a finite number >= 0 (ms), "
                     f"got {entry.get('mean')!r:.40}{rebuild}")
@@ -201,7 +201,7 @@ def load_table(path: str, log=None) -> LatencyTable:
   data = parse_json(raw, f"{path} (latency table)")
   if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
     raise UserError(f"{path}: not a latency table (expected 'metadata' and 'entries' objects); "
-                    "build one with tools/build_latency_table.py")
+                    "build one with python -m proxyless_tf.tools.build_latency_table")
   entries = {key: _check_entry(path, key, entry) for key, entry in data["entries"].items()}
   partial = data.get("partial") or {}
   try:
@@ -232,8 +232,8 @@ class TableCostModel(CostModel):
     self.name = f"table {os.path.basename(table.path or '?')}"
     if meta.get("estimated"):
       self.notice = (f"the latency table {table.path} is an ESTIMATE ({meta.get('device')}), "
-                     "not a measurement; measure your phone with `python tools/"
-                     "build_latency_table.py --device=android --out=TABLE.json` and pass "
+                     "not a measurement; measure your phone with `python -m proxyless_tf.tools."
+                     "build_latency_table --device=android --out=TABLE.json` and pass "
                      "--latency_table=TABLE.json")
 
   def check_covers(self, ops) -> None:
@@ -242,9 +242,9 @@ class TableCostModel(CostModel):
       shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
       raise UserError(f"latency table {self.table.path} lacks {len(missing)} op(s) this space needs: "
                       f"{shown} (another input size, channel count or class count than the "
-                      "table's?); measure them on the device with tools/build_latency_table.py "
+                      "table's?); measure them on the device with python -m proxyless_tf.tools.build_latency_table "
                       "(same --out resumes), or without a phone make a table for this space from "
-                      "the estimate: python tools/estimate_latency_table.py --space=SPACE "
+                      "the estimate: python -m proxyless_tf.tools.estimate_latency_table --space=SPACE "
                       "--input_size=N --input_channels=C --num_classes=K --out=T.json and pass "
                       "--latency_table=T.json (README: --target=mobile on your own data)")
 

@@ -90,9 +90,9 @@ def cost_model_for_target(target: str, table: str | None = None, precision: str 
   if target == "gpu" and not table:
     from proxyless_tf.latency.host_cache import XlaCachedCostModel
     return XlaCachedCostModel(precision, batch_size, log=log, rebuild=rebuild_table)
-  how = ("python tools/build_latency_table.py --device=android --use_gpu --space=SPACE "
+  how = ("python -m proxyless_tf.tools.build_latency_table --device=android --use_gpu --space=SPACE "
          "--out=TABLE.json" if target == "phone_gpu" else
-         "python tools/build_latency_table.py --device=android --space=SPACE --out=TABLE.json")
+         "python -m proxyless_tf.tools.build_latency_table --device=android --space=SPACE --out=TABLE.json")
   if not table and estimate_uncovered:
     return PhoneTableOrEstimate(target, None, precision, how, log)
   if not table:

@@ -2,7 +2,7 @@
 
 Why: with independent weights per candidate (the paper's supernet), the layers after a mixed op
 see channel c come from a different, unrelated kernel each time a new path is sampled. Measured
-(`benchmarks/supernet_learning.py`, Fashion-MNIST, `small` space, 200 steps): one fixed path
+(`benchmarks/studies/supernet_learning.py`, Fashion-MNIST, `small` space, 200 steps): one fixed path
 reaches 78% train accuracy, the paper's supernet 26%, and a supernet whose mixed ops hold two
 IDENTICAL k3 e6 candidates with independent weights 51%: about half the loss is that
 interference alone. Nested weights (as Single-Path NAS and Once-for-All) give every candidate the

@@ -50,3 +50,14 @@ def _parse_flags(argv):
     if e.code == 1 and any(a.split("=")[0] in HELP_FLAGS for a in argv[1:]):
       sys.exit(0)
     raise
+
+
+def command_line() -> str:
+  """This process's command as a user would retype it: `python -m MODULE ARGS` when it runs as a
+  module (what files record as the command that made them), else its argv."""
+  import __main__
+  spec = getattr(__main__, "__spec__", None)
+  if spec is not None and spec.name:
+    name = spec.name[:-len(".__main__")] if spec.name.endswith(".__main__") else spec.name
+    return " ".join([f"python -m {name}", *sys.argv[1:]])
+  return " ".join(sys.argv)

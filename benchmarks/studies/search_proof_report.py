@@ -1,4 +1,4 @@
-"""The report of `benchmarks/search_proof.py`: table, plot and each claim as held / not held."""
+"""The report of `benchmarks.studies.search_proof`: table, plot and each claim as held / not held."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def claims(rows) -> list[tuple[str, bool | None, str]]:
 
 def write(rows, state, args, png_path, publish):
   lines = ["## The search proves itself? (issue 9: Fashion-MNIST, `small` space, this CPU)", "",
-           f"Command: `python benchmarks/search_proof.py --out={args.out} --seeds={args.seeds} "
+           f"Command: `python -m benchmarks.studies.search_proof --out={args.out} --seeds={args.seeds} "
            f"--retrain_epochs={args.retrain_epochs} --train_examples={args.train_examples} "
            f"--weight_sharing={args.weight_sharing} --arch_lr={args.arch_lr}`  ",
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Searches: {args.search_examples} "
@@ -97,7 +97,7 @@ def write(rows, state, args, png_path, publish):
            "(from the measured baselines: width 0.5 or the space's floor, width 0.75, 0.85 x "
            "width 1.0); FLOPs / int8 / mobile searches request 0.7 x the width-1.0 baseline's "
            "cost in their own model.", "",
-           "![accuracy vs latency](benchmarks/search_proof.png)", "",
+           "![accuracy vs latency](benchmarks/studies/search_proof.png)", "",
            "| net | requested | params | MMACs | pred float ms | float ms | pred int8 ms | int8 ms "
            "| acc (Keras) | acc int8 | search s | retrain s | blocks |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]

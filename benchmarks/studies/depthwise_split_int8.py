@@ -1,6 +1,6 @@
 """int8 accuracy of the XNNPACK depthwise rewrite on a TRAINED net (Fashion-MNIST).
 
-  python benchmarks/depthwise_split_int8.py [--epochs=3 --train_examples=12000 --check=2000]
+  python -m benchmarks.studies.depthwise_split_int8 [--epochs=3 --train_examples=12000 --check=2000]
 
 The split export quantizes each row piece separately (own output scale, requantized adds), so its
 int8 model is not the unsplit int8 model. On an untrained net int8 and float disagree anyway, so
@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
-from proxyless_tf import litert  # noqa: E402
-from proxyless_tf.data import load_dataset, normalize, sample_batch  # noqa: E402
-from proxyless_tf.export.tflite import (convert_keras, deploy_form,  # noqa: E402
+from benchmarks.common import publish
+from proxyless_tf import litert
+from proxyless_tf.data import load_dataset, normalize, sample_batch
+from proxyless_tf.export.tflite import (convert_keras, deploy_form,
                                         representative_from_batch)
-from proxyless_tf.space.space import get_space  # noqa: E402
-from proxyless_tf.train import train  # noqa: E402
+from proxyless_tf.space.space import get_space
+from proxyless_tf.train import train
 
 
 def main():
@@ -57,7 +55,7 @@ def main():
       top1 = np.argmax(litert.run(litert.make_interpreter(model_content=content), x), -1)
       rows[(form, precision)] = top1
   lines = ["## The depthwise rewrite in int8, on a trained net", "",
-           f"Command: `python benchmarks/depthwise_split_int8.py --epochs={args.epochs} "
+           f"Command: `python -m benchmarks.studies.depthwise_split_int8 --epochs={args.epochs} "
            f"--train_examples={args.train_examples} --check={args.check}`  ",
            f"{time.strftime('%Y-%m-%d')}. `small` space at 32x32 with k7 e6 in every block (every "
            f"depthwise conv split), trained {args.epochs} epochs on {args.train_examples} "

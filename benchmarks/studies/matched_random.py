@@ -1,9 +1,9 @@
 """Does a searched net beat random nets of its cost once training is long enough to tell?
 
-  python benchmarks/matched_random.py --archs=runs/proof/archs --anchor=flops \
+  python -m benchmarks.studies.matched_random --archs=runs/proof/archs --anchor=flops \
       --out=runs/matched_flops [--seeds=3 --train_examples=24000 --epochs=5]
 
-`benchmarks/search_proof.py` retrains every net for 3 epochs of 6000 images: there two seeds of
+`benchmarks.studies.search_proof` retrains every net for 3 epochs of 6000 images: there two seeds of
 one net differ by ~1.9 accuracy points, more than the nets differ from each other, so "the
 searched net beats the median random net of its cost" could not be decided. This benchmark takes
 the searched net and the random nets of one anchor from that run (`searched_<anchor>.json`,
@@ -24,12 +24,10 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
-from benchmarks.search_proof import State, log  # noqa: E402
+from benchmarks.common import State, log, publish
 
 
 def main():
@@ -55,7 +53,7 @@ def main():
     paths[os.path.basename(path)[:-5]] = path
   if not os.path.exists(paths[searched]) or len(paths) < 3:
     sys.exit(f"error: {args.archs} needs {searched}.json and random_{args.anchor}_*.json "
-             "(run benchmarks/search_proof.py first)")
+             "(run python -m benchmarks.studies.search_proof first)")
   nets = {name: load_arch(path) for name, path in paths.items()}
 
   train_data = truth_data(args.train_examples)
@@ -122,11 +120,11 @@ def report(args, st, nets, totals):
   median_mean = float(np.median([means[n] for n in nets if n != searched]))
   held = means[searched] > median_mean
   lines = [f"## Searched vs random nets of its cost, trained longer (issue 9: `{args.anchor}`)", "",
-           f"Command: `python benchmarks/matched_random.py --archs={args.archs} "
+           f"Command: `python -m benchmarks.studies.matched_random --archs={args.archs} "
            f"--anchor={args.anchor} --out={args.out} --seeds={args.seeds} "
            f"--train_examples={args.train_examples} --epochs={args.epochs}`  ",
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). The nets of `{args.archs}` (from "
-           "`benchmarks/search_proof.py`), each trained from scratch: "
+           "`benchmarks.studies.search_proof`), each trained from scratch: "
            f"{args.epochs} epochs of {args.train_examples} Fashion-MNIST images, batch 128, SGD "
            "Nesterov lr 0.05 cosine, label smoothing 0.1; Keras float top-1 on all 10,000 test "
            f"images; {seeds} seed(s) done of {args.seeds}.", "",
@@ -136,7 +134,7 @@ def report(args, st, nets, totals):
     t = totals(config)
     lines.append(f"| {name} | {t['trainable_params']:,} | {t['macs'] / 1e6:.2f} | "
                  + " | ".join(f"{a:.4f}" for a in acc[name][:seeds]) + f" | {means[name]:.4f} |")
-  lines += ["", f"Paired by seed, searched minus the median random net: "
+  lines += ["", "Paired by seed, searched minus the median random net: "
             + ", ".join(f"{100 * d:+.2f}" for d in diffs) + " points (mean "
             f"{100 * mean_diff:+.2f}" + (f", standard error {100 * se:.2f}" if seeds > 1 else "")
             + f"); the searched net's rank among {len(nets)}: {ranks}."

@@ -1,10 +1,10 @@
 """Can the supernet tell apart networks of the SAME cost? Its ranking against long-training truths.
 
-  python benchmarks/matched_ranking.py [--truths=runs/matched_flops --archs=runs/proof/archs
+  python -m benchmarks.studies.matched_ranking [--truths=runs/matched_flops --archs=runs/proof/archs
       --variants=nested:uniform:500,nested:matched:500,nested:zero_half:500,nested:uniform:1500
       --finetune=150 --standalone_epochs=1]
 
-`benchmarks/matched_random.py` trained the FLOPs-searched net and 5 random nets of its cost
+`benchmarks.studies.matched_random` trained the FLOPs-searched net and 5 random nets of its cost
 (9.2-9.9 MMACs) for 5 epochs of 24k images, 3 seeds each: those 6 mean accuracies are the truths
 here (best minus worst, 0.9 points, is 3x the noise of a difference of two 3-seed means). A search can only pick the better
 of such nets if its accuracy signal ranks them. For each variant (weight sharing : path sampling
@@ -30,15 +30,12 @@ import argparse
 import dataclasses
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
-from benchmarks.supernet_ranking import kendall_tau  # noqa: E402
+from benchmarks.common import kendall_tau, publish
 
 MATCHED_BAND = 0.10
 
@@ -237,14 +234,14 @@ def report(args, rows, names, truth, archs, totals):
   title = ("Can the supernet rank nets of the same cost?" if rows and "supernet" in rows[0][0]
            else "Can a short standalone training rank nets of the same cost?")
   lines = [f"## {title} (issue 9)", "",
-           f"Command: `python benchmarks/matched_ranking.py --truths={args.truths} "
+           f"Command: `python -m benchmarks.studies.matched_ranking --truths={args.truths} "
            f"--archs={args.archs} --variants={args.variants} --finetune={args.finetune} "
            f"--standalone_epochs={args.standalone_epochs}"
            + (f" --standalone_seeds={args.standalone_seeds}" if args.standalone_seeds != "0" else "")
            + (f" --section={args.section}" if args.section != "matched_ranking" else "") + "`  ",
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Truths: the mean test accuracy of "
            f"`{args.truths}` (5 epochs of 24k Fashion-MNIST images, batch 128, 3 seeds; "
-           "`benchmarks/matched_random.py`). Scores: held-out cross-entropy with the supernet's "
+           "`benchmarks.studies.matched_random`). Scores: held-out cross-entropy with the supernet's "
            "weights on 4000 training images it never saw (BN on batch statistics); tau = Kendall "
            "tau between the score ranking and the truth ranking (+1: same order, -1: reversed).",
            "", "| net | MMACs | params | blocks skipped | e6 blocks | truth (test acc) | "

@@ -1,6 +1,7 @@
-"""The experiment's verdicts (benchmarks/search_proof_report.py) on made-up rows."""
+"""The experiment's verdicts (benchmarks/studies/search_proof_report.py; run `pytest benchmarks`: it
+tests a study's own code, not the package) on made-up rows."""
 
-from benchmarks.search_proof_report import claims, front_accuracy
+from benchmarks.studies.search_proof_report import claims, front_accuracy
 
 
 def _rows(aware_acc, t1_ms=0.13):

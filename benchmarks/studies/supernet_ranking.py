@@ -1,6 +1,6 @@
 """Does the warmed-up supernet rank sub-networks like training them would? (Kendall tau)
 
-  python benchmarks/supernet_ranking.py [--warmups=300,900 --subnets=10 --standalone_steps=450
+  python -m benchmarks.studies.supernet_ranking [--warmups=300,900 --subnets=10 --standalone_steps=450
                                         --sharing=independent,nested]
 
 Fashion-MNIST (Debian's files), `small` space at 32x32, 12k training images, 1000 held out
@@ -17,24 +17,12 @@ each supernet weight sharing (`--sharing`: independent candidates as the paper, 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
-
-
-def kendall_tau(a, b) -> float:
-  a, b = np.asarray(a), np.asarray(b)
-  n, s = len(a), 0
-  for i in range(n):
-    for j in range(i + 1, n):
-      s += np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])
-  return float(s / (n * (n - 1) / 2))
+from benchmarks.common import kendall_tau, publish
 
 
 def main():
@@ -112,7 +100,7 @@ def main():
                     seconds))
     print(f"{sharing} warm-up {warmup}: tau {tau:.3f}, inherited {[f'{a:.3f}' for a in scores]}", flush=True)
   lines = ["## Supernet ranking after warm-up (Kendall tau)", "",
-           f"Command: `python benchmarks/supernet_ranking.py --warmups={args.warmups} "
+           f"Command: `python -m benchmarks.studies.supernet_ranking --warmups={args.warmups} "
            f"--subnets={args.subnets} --standalone_steps={args.standalone_steps} "
            f"--sharing={args.sharing}"
            + (f" --section={args.section}" if args.section != "supernet_ranking" else "") + "`  ",

@@ -1,11 +1,11 @@
 """Builds a latency lookup table for a search space by timing every distinct op on the target.
 
-  python tools/build_latency_table.py --space=small --device=host --num_threads=1 \
+  python -m proxyless_tf.tools.build_latency_table --space=small --device=host --num_threads=1 \
       --precision=float --out=tables/host_small_float_t1.json
-  python tools/build_latency_table.py --space=proxyless --device=android --serial=A --serial=B \
+  python -m proxyless_tf.tools.build_latency_table --space=proxyless --device=android --serial=A --serial=B \
       --num_threads=1 --out=tables/pixel_proxyless_float.json [--use_gpu] [--benchmark_binary=...]
-  python tools/build_latency_table.py --space=proxyless --device=host --processes=8 ...  # 8 cores
-  KERAS_BACKEND=jax python tools/build_latency_table.py --space=proxyless --device=gpu \
+  python -m proxyless_tf.tools.build_latency_table --space=proxyless --device=host --processes=8 ...  # 8 cores
+  KERAS_BACKEND=jax python -m proxyless_tf.tools.build_latency_table --space=proxyless --device=gpu \
       --batch_size=8 --precision=float16 --out=tables/gpu_proxyless_b8_f16.json  # --target=gpu
 
 Interrupted builds keep what they measured: run the same command again to finish.
@@ -13,17 +13,13 @@ Interrupted builds keep what they measured: run the same command again to finish
 
 from __future__ import annotations
 
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import flags
 
-from absl import flags  # noqa: E402
-
-from proxyless_tf.errors import UserError  # noqa: E402
-from proxyless_tf.utils.cli import run_main  # noqa: E402
-from proxyless_tf.utils import space_flags  # noqa: E402
-from proxyless_tf.utils.space_flags import define_space_flags, space_from_flags  # noqa: E402
+from proxyless_tf.errors import UserError
+from proxyless_tf.utils.cli import run_main
+from proxyless_tf.utils import space_flags
+from proxyless_tf.utils.space_flags import define_space_flags, space_from_flags
 
 FLAGS = flags.FLAGS
 define_space_flags("small")

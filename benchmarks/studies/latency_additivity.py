@@ -1,6 +1,6 @@
 """Why the sum of per-op latencies can miss a whole network's latency: two mechanisms, measured.
 
-  python benchmarks/latency_additivity.py [--samples=6 --rounds=3]
+  python -m benchmarks.studies.latency_additivity [--samples=6 --rounds=3]
 
 A table times each op alone: its input and weights stay in cache across the timed runs, and
 every op pays one interpreter invoke. A whole network pays one invoke, and streams every op's
@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
+from benchmarks.common import publish
 
 
 def _stream_memory(stop, megabytes: int = 256):
@@ -118,7 +115,7 @@ def main():
       print(rows[-1], flush=True)
   ident = host_identity()
   lines = ["## Latency additivity: sum of isolated ops vs the whole network", "",
-           f"Command: `python benchmarks/latency_additivity.py --samples={args.samples} "
+           f"Command: `python -m benchmarks.studies.latency_additivity --samples={args.samples} "
            f"--rounds={args.rounds} --runs={args.runs}`  ",
            f"{time.strftime('%Y-%m-%d')}, {cpu_model()} (fingerprint {fingerprint(ident)}), "
            "LiteRT float, 1 thread. Ops and networks re-timed in the same run (interleaved rounds, "

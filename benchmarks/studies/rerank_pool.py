@@ -1,12 +1,12 @@
 """Does the search's re-ranking pick a better net: than its own pool, and than random nets of its
 cost?
 
-  python benchmarks/rerank_pool.py --run=runs/quickstart_rerank --out=runs/rerank_pool \
+  python -m benchmarks.studies.rerank_pool --run=runs/quickstart_rerank --out=runs/rerank_pool \
       [--randoms=runs/matched_flops --random_archs=runs/proof/archs --seeds=3 --order=kept,search]
 
 The run is a search with `--rerank_candidates` (e.g. the quickstart's flags plus
 `--rerank_candidates=6`); RUN/rerank.json holds its candidates and their short-training scores.
-Each candidate is trained with `benchmarks/matched_random.py`'s recipe (5 epochs of 24k
+Each candidate is trained with `benchmarks.studies.matched_random`'s recipe (5 epochs of 24k
 Fashion-MNIST images, batch 128, SGD Nesterov lr 0.05 cosine, label smoothing 0.1, Keras float
 top-1 on all 10,000 test images, seeds 0..2), in --order (the kept net and the search's own first,
 then the rest of the pool), so a stopped run still answers the first question. The random nets
@@ -25,14 +25,11 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.supernet_ranking import kendall_tau  # noqa: E402
-from benchmarks.matched_random import train_truth, truth_data  # noqa: E402
-from benchmarks.report import publish  # noqa: E402
-from benchmarks.search_proof import State  # noqa: E402
+from benchmarks.common import State, kendall_tau, publish
+from benchmarks.studies.matched_random import train_truth, truth_data
 
 
 def candidates_of(run: str) -> list[dict]:
@@ -128,7 +125,7 @@ def report(args, st, pool, kept, totals, load_arch):
       randoms[name] = (load_arch(path), [a["accuracy"] for a in accs])
   seeds = list(range(args.seeds))
   lines = ["## Re-ranking: does a short training pick a better net of the same cost? (issue 9)", "",
-           f"Command: `python benchmarks/rerank_pool.py --run={args.run} --out={args.out} "
+           f"Command: `python -m benchmarks.studies.rerank_pool --run={args.run} --out={args.out} "
            f"--randoms={args.randoms} --random_archs={args.random_archs} --seeds={args.seeds} "
            f"--order={args.order}" + (f" --max_nets={args.max_nets}" if args.max_nets else "")
            + "`  ",

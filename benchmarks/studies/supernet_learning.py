@@ -1,6 +1,6 @@
 """Why does a supernet with sampled paths learn slower than one fixed path? (issue 9)
 
-  python benchmarks/supernet_learning.py [--steps=200]
+  python -m benchmarks.studies.supernet_learning [--steps=200]
 
 Fashion-MNIST (Debian's files), `small` space at 32x32, 12k training images, batch 64, lr 0.05
 cosine, the search's weight step (one sampled path per step, path-masked SGD). Each row trains a
@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
+from benchmarks.common import publish
 
 
 def main():
@@ -87,7 +84,7 @@ def main():
     rows.append((label, float(np.mean(accs[-50:])), held_out, seconds))
     print(rows[-1], flush=True)
   lines = ["## Why sampled paths learned slowly (supernet weight sharing)", "",
-           f"Command: `python benchmarks/supernet_learning.py --steps={args.steps}`  ",
+           f"Command: `python -m benchmarks.studies.supernet_learning --steps={args.steps}`  ",
            f"{time.strftime('%Y-%m-%d')}, CPU (2 cores). Fashion-MNIST, `small` space at 32x32, "
            f"12k training images, batch 64, lr {args.lr} cosine, {args.steps} weight steps of the "
            "search (one sampled path, path-masked SGD). Held-out = 1000 images on the k3 e6 path "

@@ -1,6 +1,6 @@
 """Converts TuNAS's Pixel-1 latency model of the ProxylessNAS space into a latency table.
 
-  python tools/convert_tunas_cost_model.py --tunas_data=PATH/tunas/cost_model_data.py \
+  python -m proxyless_tf.tools.convert_tunas_cost_model --tunas_data=PATH/tunas/cost_model_data.py \
       --out=tables/pixel1_tunas_proxyless_224.json
 
 PATH is a checkout of google-research/google-research. The table is for `--space=proxyless_tunas`
@@ -11,16 +11,12 @@ PATH is a checkout of google-research/google-research. The table is for `--space
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import flags
 
-from absl import flags  # noqa: E402
-
-from proxyless_tf.errors import UserError  # noqa: E402
-from proxyless_tf.utils.cli import run_main  # noqa: E402
+from proxyless_tf.errors import UserError
+from proxyless_tf.utils.cli import command_line, run_main
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tunas_data", None, "TuNAS's tunas/cost_model_data.py (google-research).")
@@ -63,7 +59,7 @@ def main(argv):
                "on the stem entry; head and logits entries are 0",
       "tunas_model": {"kernel": [float(v) for v in kernel], "bias": bias},
       **space_metadata(space), "date": time.strftime("%Y-%m-%d"),
-      "command": " ".join(sys.argv)}
+      "command": command_line()}
   table = tunas_table(kernel, bias, space, metadata)
   table.save(FLAGS.out)
   model = TableCostModel(table)

@@ -1,9 +1,9 @@
 """Benchmark a .tflite on this host (LiteRT) or on an Android phone (adb + benchmark_model).
 
-  python tools/benchmark.py MODEL.tflite [--num_threads=N --warmup=W --runs=R --json=OUT]
-  python tools/benchmark.py MODEL.tflite --adb [--serial=S] [--use_gpu|--use_nnapi|--use_xnnpack]
+  python -m proxyless_tf.benchmark MODEL.tflite [--num_threads=N --warmup=W --runs=R --json=OUT]
+  python -m proxyless_tf.benchmark MODEL.tflite --adb [--serial=S] [--use_gpu|--use_nnapi|--use_xnnpack]
       [--benchmark_binary=PATH/TO/benchmark_model]
-  python tools/benchmark.py MODEL.tflite --latency_table=T.json [--arch=ARCH.json]
+  python -m proxyless_tf.benchmark MODEL.tflite --latency_table=T.json [--arch=ARCH.json]
       [--requested=0.8x|MS] [--reference=REF.tflite] [--rounds=5]
 
 With --latency_table (a table of this host), MODEL is timed next to the reference net of the
@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import flags
 
-from absl import flags  # noqa: E402
-
-from proxyless_tf.benchmark import benchmark_host, format_result  # noqa: E402
-from proxyless_tf.benchmark.android import benchmark_android  # noqa: E402
-from proxyless_tf.errors import UserError  # noqa: E402
-from proxyless_tf.utils.cli import run_main  # noqa: E402
-from proxyless_tf.utils.files import atomic_write_text  # noqa: E402
+from proxyless_tf.benchmark import benchmark_host, format_result
+from proxyless_tf.benchmark.android import benchmark_android
+from proxyless_tf.errors import UserError
+from proxyless_tf.utils.cli import run_main
+from proxyless_tf.utils.files import atomic_write_text
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("num_threads", 1, "Interpreter threads.", lower_bound=1)
@@ -97,7 +94,7 @@ def side_by_side(model: str) -> None:
 
 def main(argv):
   if len(argv) != 2:
-    raise UserError("usage: python tools/benchmark.py MODEL.tflite [--num_threads=N ...]")
+    raise UserError("usage: python -m proxyless_tf.benchmark MODEL.tflite [--num_threads=N ...]")
   model = argv[1]
   if FLAGS.latency_table:
     if FLAGS.adb:

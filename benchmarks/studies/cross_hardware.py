@@ -2,15 +2,15 @@
 model: proxyless_gpu, proxyless_cpu, proxyless_mobile and MobileNetV2 (224x224x3, 1000 classes)
 on this host's CPU through LiteRT (float and int8, 1 thread), on the Pixel-1 models, and through
 the `--target=gpu` path at batch 8 (XLA: on a GPU when `--gpu_results` brings a GPU run of
-`benchmarks/gpu_latency.py`, else on this CPU, labelled so).
+`benchmarks.gpu_latency`, else on this CPU, labelled so).
 
-  python benchmarks/cross_hardware.py [--rounds=5 --runs=10 --xla_rounds=3 --xla_runs=5]
+  python -m benchmarks.studies.cross_hardware [--rounds=5 --runs=10 --xla_rounds=3 --xla_runs=5]
       [--gpu_results=DIR/results.json]
 
 For each column: is the net specialized for that hardware the fastest of the three, and is
 Proxyless-GPU faster than MobileNetV2 (the paper: 1.2x on a V100 at batch 8)? Timings are
 interleaved rounds in one process (median of per-round medians). Writes the BENCHMARKS.md
-section "cross_hardware" and benchmarks/cross_hardware.json. Run it with nothing else on the
+section "cross_hardware" and benchmarks/studies/cross_hardware.json. Run it with nothing else on the
 machine.
 """
 
@@ -22,12 +22,10 @@ import os
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.common import ROOT, host_line
 
-from benchmarks.report import host_line  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "benchmarks", "cross_hardware.json")
+RESULTS = os.path.join(ROOT, "benchmarks", "studies", "cross_hardware.json")
 NETS = ("proxyless_gpu", "proxyless_cpu", "proxyless_mobile", "mobilenet_v2")
 SPECIALIZED = {"gpu": "proxyless_gpu", "cpu": "proxyless_cpu", "mobile": "proxyless_mobile"}
 
@@ -102,7 +100,7 @@ def _verdict(ms: dict, hardware: str) -> str:
 
 
 def write_section(results: dict, args) -> None:
-  from benchmarks.report import publish
+  from benchmarks.common import publish
   host, pixel, gpu = results["host"], results["pixel1"], results["gpu"]
   columns = [
       ("host CPU LiteRT float, 1 thread", host["float"], "cpu"),
@@ -136,7 +134,7 @@ def write_section(results: dict, args) -> None:
             "fastest on its own hardware.", ""]
   script = results.get("gpu_script")
   if script:
-    lines += ["### The prepared GPU script (`benchmarks/gpu_latency.py`)", "",
+    lines += ["### The prepared GPU script (`benchmarks.gpu_latency`)", "",
               f"Command: `{script['command']}`, {script['seconds']:.0f} s in all; TensorFlow "
               f"imported: {script['tensorflow_imported']}.", ""] + script["table"] + [""]
   lines += results.get("notes", [])
@@ -160,7 +158,7 @@ def main():
   results = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
   parts = args.parts.split(",")
   if "host" in parts or "command" not in results:  # the command that measured the host part
-    results.update(command="python benchmarks/cross_hardware.py " + " ".join(sys.argv[1:]),
+    results.update(command="python -m benchmarks.studies.cross_hardware " + " ".join(sys.argv[1:]),
                    date=time.strftime("%Y-%m-%d"), host_id=host_line())
   if "host" in parts:
     results["host"] = host_litert(args)

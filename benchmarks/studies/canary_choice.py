@@ -1,6 +1,6 @@
 """Which canary tracks what ops and whole networks feel when the machine's speed moves?
 
-  python benchmarks/canary_choice.py [--rounds=18 --runs=30]
+  python -m benchmarks.studies.canary_choice [--rounds=18 --runs=30]
 
 Rounds cycle through three states of the machine: quiet, a memory-streaming neighbour (a second
 process copying 256 MB, sharing L3 and memory bandwidth like another tenant), and a compute
@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.latency_additivity import _stream_memory  # noqa: E402
-from benchmarks.report import publish  # noqa: E402
+from benchmarks.studies.latency_additivity import _stream_memory
+from benchmarks.common import publish
 
 
 def _spin(stop):
@@ -117,7 +114,7 @@ def main():
                              for t in nets]) for s, idx in by_state.items()}
   ident = host_identity()
   lines = ["## Choosing the canary: which reference op tracks what ops and networks feel", "",
-           f"Command: `python benchmarks/canary_choice.py --rounds={args.rounds} "
+           f"Command: `python -m benchmarks.studies.canary_choice --rounds={args.rounds} "
            f"--runs={args.runs} --precision={args.precision}`  ",
            f"{time.strftime('%Y-%m-%d')}, {cpu_model()} (family {ident.get('family')} model "
            f"{ident.get('model')}, fingerprint {fingerprint(ident)}), LiteRT {args.precision}, 1 "

@@ -1,6 +1,6 @@
 """Does the search beat hand design on this CPU? The end-to-end experiment of issue 9.
 
-  python benchmarks/search_proof.py --out=runs/proof [--seeds=2 --retrain_epochs=3 ...]
+  python -m benchmarks.studies.search_proof --out=runs/proof [--seeds=2 --retrain_epochs=3 ...]
 
 Fashion-MNIST (Debian's files), `small` space at 32x32, this host's 1-thread TFLite tables
 (`tables/host_small_{float,int8}_t1.json`, checked against this machine's identity).
@@ -23,41 +23,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from benchmarks.report import publish  # noqa: E402
+from benchmarks.common import ROOT, State, log, publish
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WIDTHS = (0.5, 0.75, 1.0)
-
-
-class State:
-  def __init__(self, out):
-    self.path = os.path.join(out, "state.json")
-    self.data = json.load(open(self.path)) if os.path.exists(self.path) else {}
-
-  def get(self, key):
-    return self.data.get(key)
-
-  def put(self, key, value):
-    self.data[key] = value
-    tmp = self.path + ".tmp"
-    with open(tmp, "w") as f:
-      json.dump(self.data, f, indent=1)
-    os.replace(tmp, self.path)
-    return value
-
-
-def log(*a):
-  print(time.strftime("%H:%M:%S"), *a, flush=True)
 
 
 def main():
@@ -242,8 +218,8 @@ def main():
         "search_s": (st.get(f"search/{name[len('searched_'):]}") or {}).get("seconds"),
         "blocks": _describe(config), "seeds": len(seeds)}
   st.put("rows", rows)
-  from benchmarks.search_proof_report import write
-  write(rows, st.data, args, os.path.join(ROOT, "benchmarks", "search_proof.png"), publish)
+  from benchmarks.studies.search_proof_report import write
+  write(rows, st.data, args, os.path.join(ROOT, "benchmarks", "studies", "search_proof.png"), publish)
 
 
 def _extremes(space):
