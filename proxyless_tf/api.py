@@ -140,6 +140,7 @@ def search(data, *, target: str = "flops", out: str = "runs/search",
   candidates and their held-out scores, or None), `.latency_check` (a host table's target: the
   derived net measured next to the reference net)."""
   from proxyless_tf.latency.targets import cost_model_for_target
+  from proxyless_tf.search.config import coerce
   from proxyless_tf.search.runner import SearchConfig, SearchRun
   from proxyless_tf.utils.search_flags import TARGETS, read_target_defaults
   if target not in TARGETS:
@@ -159,7 +160,7 @@ def search(data, *, target: str = "flops", out: str = "runs/search",
   settings["out"] = out
   if not isinstance(data, str):  # the data given, not the flag file's dataset
     settings["dataset"] = "arrays"
-  config = SearchConfig(**{k: _coerce(k, v) for k, v in settings.items()})
+  config = SearchConfig(**{k: coerce(k, v) for k, v in settings.items()})
   if cost_model is None and target != "none":
     cost_model = cost_model_for_target(target, table=table, precision=precision,
                                        num_threads=num_threads, log=log,
@@ -232,23 +233,6 @@ def benchmark(tflite_path: str, *, num_threads: int = 1, warmup_runs: int = 10,
   """Times a .tflite on this host with LiteRT; `.summary` has median_ms, p10_ms, p90_ms, ..."""
   from proxyless_tf.benchmark.host import benchmark_host
   return benchmark_host(tflite_path, num_threads=num_threads, warmup=warmup_runs, runs=num_runs)
-
-
-def _coerce(name: str, value):
-  """A flag file's text value as the type of SearchConfig's field."""
-  from proxyless_tf.search.config import SearchConfig
-  if not isinstance(value, str) or name == "target_latency":  # "0.8x" or ms: validate() parses
-    return value
-  default = SearchConfig.__dataclass_fields__[name].default
-  if isinstance(default, bool):
-    return value.lower() in ("1", "true", "yes")
-  if isinstance(default, int):
-    return int(value)
-  if isinstance(default, float) or name == "input_size" and "." in value:
-    return float(value)
-  if name == "input_size":
-    return int(value)
-  return value
 
 
 def _arch(arch):

@@ -144,7 +144,7 @@ def test_same_flags_and_seed_give_the_same_run(tmp_path, synthetic_dataset, tiny
 @pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["--batch_size=0"], "error: flag --batch_size=0: 0 is not a positive integer"),
-    (["--input_size=-16"], "error: flag --input_size=-16: -16 is not a positive integer"),
+    (["--input_size=-16"], "error: flag --input_size=-16: -16 is not an integer in the range [1, 4096]"),
     (["--ref_latency=-1"], "--ref_latency must be > 0"),
     (["--arch_mode=bogus"], "--arch_mode=bogus: value should be one of"),
     (["--target=gpu", "--precision=int8"], "error: GPU latency is measured in float32"),
@@ -530,13 +530,55 @@ def test_options_fixed_on_resume_are_declared_with_the_option(tmp_path, syntheti
               FlopsCostModel(), log=lambda *_: None, dataset=synthetic_dataset).run(resume=True)
 
 
-def test_option_minimums_are_declared_with_the_option():
-  """`validate()` reads each option's minimum from its declaration: one line naming the flag."""
+def test_option_bounds_and_choices_are_declared_with_the_option():
+  """`validate()` reads each option's bounds and choices from its declaration: one line naming
+  the flag."""
   import dataclasses
-  minimums = {f.name: f.metadata["minimum"] for f in dataclasses.fields(SearchConfig)
-              if "minimum" in f.metadata}
+  fields = dataclasses.fields(SearchConfig)
+  minimums = {f.name: f.metadata["minimum"] for f in fields if "minimum" in f.metadata}
   assert minimums["batch_size"] == 1 and minimums["epochs"] == 0 and "lr" not in minimums
   for name, minimum in minimums.items():
     config = SearchConfig(out="x", **{name: minimum - 1})
-    with pytest.raises(UserError, match=f"--{name} must be >= {minimum}"):
+    with pytest.raises(UserError, match=f"--{name} must be (>= {minimum}|in \\[{minimum}, )"):
       config.validate()
+  for field in fields:
+    if "maximum" in field.metadata:
+      with pytest.raises(UserError, match=f"--{field.name} must be in "):
+        SearchConfig(out="x", **{field.name: field.metadata["maximum"] + 1}).validate()
+  for name in ("arch_mode", "weight_sharing", "latency_loss", "stream", "strategy"):
+    with pytest.raises(UserError, match=f"--{name} must be one of"):
+      SearchConfig(out="x", **{name: "bogus"}).validate()
+  with pytest.raises(UserError, match="--epochs must be an integer"):
+    SearchConfig(out="x", epochs=2.5).validate()
+
+
+def test_each_option_is_declared_once_and_its_flag_is_made_from_it():
+  """The flag of every option the search defines comes from its declaration (kind, default,
+  bounds, choices, help), and text values (flag files, the Python API) are read by the same
+  declaration."""
+  from absl import flags
+  from proxyless_tf.search.config import choices_of, coerce, options
+  from proxyless_tf.utils.search_flags import define_option_flag
+  values = flags.FlagValues()
+  own = [f for f in options() if f.metadata["flag"] == "own"]
+  assert {"space", "epochs", "arch_mode", "target_latency", "rerank_candidates"} <= {
+      f.name for f in own}
+  for field in own:
+    define_option_flag(field, values)
+    flag = values[field.name]
+    text = field.metadata["help"]
+    assert flag.help and flag.help.endswith(text() if callable(text) else text)  # enums: <a|b>: 
+    if field.default is not None and field.name != "target_latency":  # "0.8x" or ms: validate()
+      assert flag.value == field.default, field.name
+      assert coerce(field.name, str(field.default)) == field.default, field.name
+    choices = choices_of(field)
+    if choices is not None:
+      assert list(flag.parser.enum_values) == [str(c) for c in choices]
+    if "minimum" in field.metadata:
+      assert flag.parser.lower_bound == field.metadata["minimum"], field.name
+  values(["prog", "--epochs=7", "--space=tiny_v3", "--nodeterministic"])
+  assert (values.epochs, values.space, values.deterministic) == (7, "tiny_v3", False)
+  with pytest.raises(flags.IllegalFlagValueError):
+    values(["prog", "--batch_size=0"])
+  assert coerce("epochs", "3") == 3 and coerce("lr", "0.5") == 0.5
+  assert coerce("verify_latency", "false") is False and coerce("target_latency", "0.8x") == "0.8x"
