@@ -34,7 +34,7 @@ def equivalence(args) -> dict:
   from proxyless_tf.latency.cost_model import ExpectedCost, FlopsCostModel
   from proxyless_tf.search.steps import ArchObjective, SearchSteps
   from proxyless_tf.space.space import get_space
-  from proxyless_tf.supernet.supernet import Supernet
+  from proxyless_tf.families.mbconv.supernet import Supernet
 
   class HalvesSupernet(Supernet):
     """One device; BN normalizes each half of the batch on its own, as each of 2 replicas does."""

@@ -106,7 +106,7 @@ def net_config_cases() -> list[tuple[str, bytes, bool]]:
   """(name, file bytes, bad) for the original code's net.config."""
   sys.path.insert(0, ROOT)
   from proxyless_tf.arch.presets import get_preset
-  from proxyless_tf.arch.pytorch_interop import to_pytorch_config
+  from proxyless_tf.families.mbconv.original import to_pytorch_config
   base = json.loads(json.dumps(to_pytorch_config(get_preset("proxyless_mobile"))))
   conv = ("blocks", 1, "mobile_inverted_conv")
   mutations = {

@@ -130,7 +130,7 @@ def test_unreadable_arch_files_are_one_line(tmp_path, raw, message):
     (lambda d: d["blocks"][1]["mobile_inverted_conv"].update(name="SepConv"), "unsupported layer"),
 ])
 def test_bad_pytorch_net_config_is_one_line(tmp_path, mutate, message):
-  from proxyless_tf.arch.pytorch_interop import to_pytorch_config
+  from proxyless_tf.families.mbconv.original import to_pytorch_config
   from proxyless_tf.arch.presets import get_preset
   data = json.loads(json.dumps(to_pytorch_config(get_preset("proxyless_mobile"))))
   mutate(data)

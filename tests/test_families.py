@@ -86,3 +86,17 @@ def test_supernet_has_one_mixed_op_per_decision(name):
   assert len(net.mixed_ops) == len(decisions)
   for op, decision in zip(net.mixed_ops, decisions):
     assert [c.to_config() for c in op.candidates] == [c.to_config() for c in decision.candidates]
+
+
+@pytest.mark.parametrize("name", SPACES)
+def test_every_op_of_a_space_has_a_key_macs_and_phone_estimate_features(name):
+  """Each family prices its own ops: a table key, MACs, and the phone estimate's features (MACs,
+  bytes moved, TFLite layers), so `--target=mobile` without a table prices any family's net."""
+  from proxyless_tf.latency.estimate import arch_features, op_features
+  space = all_spaces()[name]
+  for op in all_space_ops(space):
+    features = op_features(op)  # an identity edge or a pool has no MACs (a pool: taps instead)
+    assert op.key.startswith(op.kind) and op.macs >= 0 and features[0] >= op.macs
+    assert features[1] > 0 and features[2] >= 1
+  net = space.reference_arch()
+  assert arch_features(net)[0] >= totals(net)["macs"] > 0

@@ -8,7 +8,7 @@ import tensorflow as tf
 from proxyless_tf.latency.cost_model import ExpectedCost, FlopsCostModel
 from proxyless_tf.search.steps import ArchObjective, SearchSteps
 from proxyless_tf.space.space import get_space
-from proxyless_tf.supernet.supernet import Supernet
+from proxyless_tf.families.mbconv.supernet import Supernet
 from proxyless_tf.utils.precision import dtype_policy
 
 

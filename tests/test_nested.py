@@ -8,9 +8,10 @@ import tensorflow as tf
 from proxyless_tf.errors import UserError
 from proxyless_tf.model.layers import MBConv
 from proxyless_tf.search.steps import SearchSteps
-from proxyless_tf.space.space import Candidate, get_space
+from proxyless_tf.space.space import get_space
+from proxyless_tf.families.mbconv.space import Candidate
 from proxyless_tf.supernet.mixed_op import MixedOp
-from proxyless_tf.supernet.supernet import Supernet
+from proxyless_tf.families.mbconv.supernet import Supernet
 
 CANDS = [Candidate(3, 3), Candidate(5, 6), Candidate(7, 3), Candidate()]
 

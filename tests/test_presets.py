@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from proxyless_tf.arch import get_preset, preset_names
-from proxyless_tf.arch.pytorch_interop import from_pytorch_config, to_pytorch_config
+from proxyless_tf.families.mbconv.original import from_pytorch_config, to_pytorch_config
 from proxyless_tf.arch.stats import totals
 
 # the MobileNetV2-style presets (proxyless_cifar, a tree-cell net, has tests/test_tree_arch.py)

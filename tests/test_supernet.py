@@ -6,9 +6,10 @@ import pytest
 import tensorflow as tf
 
 from proxyless_tf.search.steps import SearchSteps
-from proxyless_tf.space.space import Candidate, get_space
+from proxyless_tf.space.space import get_space
+from proxyless_tf.families.mbconv.space import Candidate
 from proxyless_tf.supernet.mixed_op import MixedOp, gate_grad_to_alpha
-from proxyless_tf.supernet.supernet import Supernet
+from proxyless_tf.families.mbconv.supernet import Supernet
 
 CANDS = [Candidate(3, 3), Candidate(5, 6), Candidate(7, 3), Candidate()]
 

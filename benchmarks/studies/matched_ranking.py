@@ -66,7 +66,7 @@ def main():
   from proxyless_tf.search.runner import cosine
   from proxyless_tf.search.steps import SearchSteps
   from proxyless_tf.space.space import get_space
-  from proxyless_tf.supernet.supernet import Supernet
+  from proxyless_tf.families.mbconv.supernet import Supernet
   from proxyless_tf.train import train
 
   state = json.load(open(os.path.join(args.truths, "state.json")))

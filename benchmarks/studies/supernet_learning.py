@@ -41,8 +41,9 @@ def main():
   from proxyless_tf.data.pipeline import batch_stream
   from proxyless_tf.search.runner import cosine
   from proxyless_tf.search.steps import SearchSteps
-  from proxyless_tf.space.space import Candidate, get_space
-  from proxyless_tf.supernet.supernet import Supernet
+  from proxyless_tf.space.space import get_space
+  from proxyless_tf.families.mbconv.space import Candidate
+  from proxyless_tf.families.mbconv.supernet import Supernet
 
   data = load_dataset("fashion_mnist_local")
   train = data.train.take(np.random.default_rng(0).permutation(len(data.train))[:13000])

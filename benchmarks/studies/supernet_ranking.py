@@ -43,7 +43,7 @@ def main():
   from proxyless_tf.search.runner import cosine
   from proxyless_tf.search.steps import SearchSteps
   from proxyless_tf.space.space import get_space
-  from proxyless_tf.supernet.supernet import Supernet
+  from proxyless_tf.families.mbconv.supernet import Supernet
 
   data = load_dataset("fashion_mnist_local")
   train = data.train.take(np.random.default_rng(0).permutation(len(data.train))[:13000])

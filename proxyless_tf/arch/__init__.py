@@ -3,10 +3,10 @@
 from proxyless_tf.arch.config import (MBCONV, ZERO, ArchConfig, ArchConfigError, Block,
                                       make_divisible)
 from proxyless_tf.arch.io import load_arch, save_arch
-from proxyless_tf.arch.presets import get_preset, mobilenet_v2, preset_names
+from proxyless_tf.arch.presets import get_preset, preset_names
 
 __all__ = ["MBCONV", "ZERO", "ArchConfig", "ArchConfigError", "Block", "get_preset",
-           "is_net_config", "load_arch", "make_divisible", "mobilenet_v2", "preset_names",
+           "is_net_config", "load_arch", "make_divisible", "preset_names",
            "save_arch"]
 
 

@@ -13,9 +13,9 @@ import itertools
 
 import numpy as np
 
-from proxyless_tf.arch.presets import get_preset, mobilenet_v2
+from proxyless_tf.arch.presets import get_preset
 from proxyless_tf.errors import UserError
-from proxyless_tf.latency.ops import MBCONV_OP_KINDS, OpSpec, arch_ops
+from proxyless_tf.latency.ops import OpSpec, arch_ops
 
 BYTES_PER_VALUE = 4  # float32 activations and weights
 
@@ -29,39 +29,23 @@ PIXEL1_REFERENCE_MS = 80.0
 
 
 def calibration_arch(name: str):
-  return mobilenet_v2(1.4) if name == "mobilenet_v2_1.4" else get_preset(name)
+  if name == "mobilenet_v2_1.4":
+    return get_preset("mobilenet_v2").with_width(1.4)
+  return get_preset(name)
 
 
 def op_features(op: OpSpec) -> np.ndarray:
   """[MACs, bytes moved, layers] of one op of any family (other families': their
   `op_features`, which return values moved)."""
-  if op.kind not in MBCONV_OP_KINDS:
-    from proxyless_tf.families import family_of_op_kind
-    try:
-      family = family_of_op_kind(op.kind)
-    except KeyError:
-      raise UserError(f"the phone estimate has no model of {op.kind} ops: measure a table on the "
-                      "phone (python -m proxyless_tf.tools.build_latency_table --device=android "
-                      "--space=SPACE --out=T.json) and pass it with --latency_table=T.json") from None
-    macs, values, layers = family.op_features(op)
-    return np.array([macs, values * BYTES_PER_VALUE, layers], dtype=np.float64)
-  r, o = op.resolution, op.out_resolution
-  if op.kind in ("Conv", "Conv_1"):
-    weights = op.kernel_size ** 2 * op.in_channels * op.out_channels
-    values = r * r * op.in_channels + o * o * op.out_channels + weights
-    layers = 1
-  elif op.kind == "Logits":
-    values = r * r * op.in_channels + op.in_channels * op.out_channels + op.out_channels
-    layers = 2
-  else:
-    mid = op.in_channels * op.expand_ratio
-    expand = op.expand_ratio != 1
-    values = (r * r * op.in_channels + (2 * r * r * mid if expand else 0) + 2 * o * o * mid
-              + o * o * op.out_channels + (op.in_channels * mid if expand else 0)
-              + op.kernel_size ** 2 * mid + mid * op.out_channels)
-    layers = (3 if expand else 2) + int(op.idskip)
-  return np.array([op.macs, values * BYTES_PER_VALUE, layers], dtype=np.float64)
-
+  from proxyless_tf.families import family_of_op_kind
+  try:
+    family = family_of_op_kind(op.kind)
+  except KeyError:
+    raise UserError(f"the phone estimate has no model of {op.kind} ops: measure a table on the "
+                    "phone (python -m proxyless_tf.tools.build_latency_table --device=android "
+                    "--space=SPACE --out=T.json) and pass it with --latency_table=T.json") from None
+  macs, values, layers = family.op_features(op)
+  return np.array([macs, values * BYTES_PER_VALUE, layers], dtype=np.float64)
 
 def arch_features(config) -> np.ndarray:
   return sum(op_features(op) for op in arch_ops(config))

@@ -12,38 +12,16 @@ import threading
 
 import keras
 
-from proxyless_tf.arch.config import Block
 from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
-from proxyless_tf.latency.ops import MBCONV_OP_KINDS, OpSpec
-from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
+from proxyless_tf.latency.ops import OpSpec
 
 _CONVERT_LOCK = threading.Lock()  # the TFLite converter is not meant to run in several threads
 
 
 def op_model(op: OpSpec) -> keras.Model:
-  """One op of any family alone as a Keras model."""
-  if op.kind not in MBCONV_OP_KINDS:
-    from proxyless_tf.families import family_of_op_kind
-    return family_of_op_kind(op.kind).op_model(op)
-  return mbconv_op_model(op)
-
-
-def mbconv_op_model(op: OpSpec) -> keras.Model:
-  inputs = keras.Input((op.resolution, op.resolution, op.in_channels))
-  if op.kind == "Conv":
-    x = ConvBNReLU(op.out_channels, op.kernel_size, op.stride, name="stem")(inputs)
-  elif op.kind == "Conv_1":
-    x = ConvBNReLU(op.out_channels, 1, 1, name="head")(inputs)
-  elif op.kind == "Logits":
-    x = keras.layers.GlobalAveragePooling2D()(inputs)
-    x = keras.layers.Dense(op.out_channels, kernel_initializer=dense_initializer(op.in_channels))(x)
-  elif op.kind == "expanded_conv":
-    block = Block(op.out_channels, op.stride, op.kernel_size, op.expand_ratio)
-    x = MBConv(block.filters, block.kernel_size, block.stride, block.expand_ratio,
-               residual=op.idskip, name="block")(inputs)
-  else:
-    raise ValueError(f"unknown op kind {op.kind}")
-  return keras.Model(inputs, x)
+  """One op of any family alone as a Keras model (its family's `op_model`)."""
+  from proxyless_tf.families import family_of_op_kind
+  return family_of_op_kind(op.kind).op_model(op)
 
 
 def op_tflite(op: OpSpec, precision: str, seed: int = 0,

@@ -1,11 +1,8 @@
-"""The ops a network is made of, keyed the way the original ProxylessNAS latency tables key them.
+"""The ops a network is made of (`OpSpec`): what a latency table prices, one key per op.
 
-  Conv-input:224x224x3-output:112x112x32                              (stem)
-  expanded_conv-input:56x56x24-output:28x28x40-expand:6-kernel:5-stride:2-idskip:0
-  Conv_1-input:7x7x320-output:7x7x1280                                (1x1 head conv)
-  Logits-input:7x7x1280-output:1000                                   (pool + classifier)
-
-Other families key their own ops (`families/*/ops.py`, found by `OpSpec.kind`). A latency table
+Each family keys its own ops (`families/*/ops.py`, found by `OpSpec.kind`); the MBConv family's
+keys are the original ProxylessNAS tables' (`expanded_conv-input:56x56x24-output:28x28x40-
+expand:6-kernel:5-stride:2-idskip:0`). A latency table
 maps these keys to measurements; the FLOPs stand-in maps them to MACs. Both the
 predictor (sum over an arch's ops) and the search's expected latency (per mixed op, sum over
 candidates weighted by p) enumerate ops through this module, so they cannot disagree.
@@ -15,22 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from proxyless_tf.arch.config import ArchConfig, Block, conv_output_size, has_residual
-from proxyless_tf.arch.stats import mbconv_stats
-
-
-MBCONV_OP_KINDS = ("Conv", "expanded_conv", "Conv_1", "Logits")
+from proxyless_tf.arch.config import conv_output_size
 
 
 def _family(op):
-  """The family that owns an op kind outside the MBConv family's (its key and MACs)."""
+  """The family that owns an op's kind (its key, MACs, model and features)."""
   from proxyless_tf.families import family_of_op_kind
   return family_of_op_kind(op.kind)
 
 
 @dataclasses.dataclass(frozen=True)
 class OpSpec:
-  kind: str  # Conv | expanded_conv | Conv_1 | Logits
+  kind: str  # the family's op kind (MBConv: Conv | expanded_conv | Conv_1 | Logits)
   resolution: int
   in_channels: int
   out_channels: int
@@ -57,47 +50,11 @@ class OpSpec:
 
   @property
   def key(self) -> str:
-    if self.kind not in MBCONV_OP_KINDS:
-      return _family(self).op_key(self)
-    inp = f"input:{self.resolution}x{self.resolution}x{self.in_channels}"
-    if self.kind == "Logits":
-      return f"Logits-{inp}-output:{self.out_channels}"
-    out = f"output:{self.out_resolution}x{self.out_resolution}x{self.out_channels}"
-    if self.kind == "expanded_conv":
-      return (f"expanded_conv-{inp}-{out}-expand:{self.expand_ratio}-kernel:{self.kernel_size}"
-              f"-stride:{self.stride}-idskip:{int(self.idskip)}")
-    return f"{self.kind}-{inp}-{out}"
+    return _family(self).op_key(self)
 
   @property
   def macs(self) -> int:
-    if self.kind not in MBCONV_OP_KINDS:
-      return _family(self).op_macs(self)
-    r, o = self.resolution, self.out_resolution
-    if self.kind == "Conv":
-      return o * o * self.kernel_size ** 2 * self.in_channels * self.out_channels
-    if self.kind == "Conv_1":
-      return r * r * self.in_channels * self.out_channels
-    if self.kind == "Logits":
-      return self.in_channels * self.out_channels
-    block = Block(self.out_channels, self.stride, self.kernel_size, self.expand_ratio)
-    return mbconv_stats(r, self.in_channels, block)[2]
-
-
-def block_op(resolution: int, in_channels: int, block: Block,
-             position: int | None = None) -> OpSpec | None:
-  """The op of one block, or None for `zero` (a skipped block costs nothing)."""
-  if block.is_zero:
-    return None
-  return OpSpec("expanded_conv", resolution, in_channels, block.filters, block.kernel_size,
-                block.expand_ratio, block.stride, has_residual(in_channels, block), position)
-
-
-def fixed_ops(input_size: int, input_channels: int, stem_filters: int, stem_stride: int,
-              final_resolution: int, last_channels: int, head_filters: int,
-              num_classes: int) -> list[OpSpec]:
-  return [OpSpec("Conv", input_size, input_channels, stem_filters, 3, 1, stem_stride),
-          OpSpec("Conv_1", final_resolution, last_channels, head_filters),
-          OpSpec("Logits", final_resolution, head_filters, num_classes)]
+    return _family(self).op_macs(self)
 
 
 def arch_ops(config) -> list[OpSpec]:
@@ -106,36 +63,11 @@ def arch_ops(config) -> list[OpSpec]:
   return family_of(config).arch_ops(config)
 
 
-def mbconv_arch_ops(config: ArchConfig) -> list[OpSpec]:
-  """All ops of an MBConv net: stem, each non-zero block, head conv, logits."""
-  ops = fixed_ops(config.input_size, config.input_channels, config.stem_filters,
-                  config.stem_stride, config.final_resolution, config.blocks[-1].filters,
-                  config.head_filters, config.num_classes)
-  blocks = [block_op(res, ch, b, i)
-            for i, (b, (res, ch)) in enumerate(zip(config.blocks, config.block_inputs()))]
-  return ops[:1] + [op for op in blocks if op is not None] + ops[1:]
-
-
 def space_ops(space) -> tuple[list[OpSpec], list[list[OpSpec | None]]]:
   """(fixed ops, per mixed op the op of each candidate or None for zero) of a search space of any
   family (its family's `space_ops`)."""
   from proxyless_tf.families import family_of
   return family_of(space).space_ops(space)
-
-
-def mbconv_space_ops(space) -> tuple[list[OpSpec], list[list[OpSpec | None]]]:
-  first = space.first_block()
-  stem_res = conv_output_size(space.input_size, space.stem_stride)
-  specs = space.mixed_ops()
-  final_res = conv_output_size(specs[-1].resolution, specs[-1].stride)
-  fixed = fixed_ops(space.input_size, space.input_channels, space.stem_filters, space.stem_stride,
-                    final_res, specs[-1].filters, space.head_filters, space.num_classes)
-  fixed.insert(1, block_op(stem_res, space.stem_filters, first, 0))
-  candidates = [[None if c.is_zero else block_op(spec.resolution, spec.in_channels,
-                                                 c.block(spec.filters, spec.stride),
-                                                 spec.index + 1)
-                 for c in spec.candidates] for spec in specs]
-  return fixed, candidates
 
 
 def all_space_ops(space) -> list[OpSpec]:

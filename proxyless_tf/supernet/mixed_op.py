@@ -27,8 +27,8 @@ The residual (where legal) is added here, outside the candidates, because the sk
 `zero` candidate then makes the block an identity.
 
 A candidate is any object with `name`, `is_zero`, `to_config()` and `layer(filters, strides,
-name, **bn)`, of any family (an MBConv `Candidate` of `space/space.py`, a tree edge's): the modes
-above do not depend on what the candidates compute.
+name, **bn)`, of any family (an MBConv `Candidate` of `families/mbconv/space.py`, a tree edge's):
+the modes above do not depend on what the candidates compute.
 
 `weight_sharing`: "independent" (the paper: each candidate its own layer) or "nested" (MBConv
 candidates cut their kernels from one set, see `supernet/nested.py`; learns far faster in short
@@ -42,7 +42,6 @@ import tensorflow as tf
 
 from proxyless_tf.errors import UserError
 from proxyless_tf.model.shared_call import call_shared
-from proxyless_tf.space.space import Candidate
 from proxyless_tf.supernet.nested import NestedMBConvs
 from proxyless_tf.utils.compiled import cached
 
@@ -96,7 +95,7 @@ class MixedOp(keras.layers.Layer):
     self.zero_index = next((i for i, c in enumerate(self.candidates) if c.is_zero), -1)
     self.nested = None
     if weight_sharing == "nested":
-      if not all(isinstance(c, Candidate) for c in self.candidates):
+      if not all(getattr(c, "nestable", False) for c in self.candidates):
         raise UserError("--weight_sharing=nested nests MBConv kernels; this space's candidates "
                         "are other ops: use --weight_sharing=independent")
       if any(c.expand_ratio == 1 for c in self.candidates):

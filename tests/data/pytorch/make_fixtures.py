@@ -30,7 +30,7 @@ def write_net_config():
   """Step 1 (needs proxyless_tf, not torch): the tiny arch as the original code's net.config."""
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
   from proxyless_tf.arch.config import ArchConfig, Block
-  from proxyless_tf.arch.pytorch_interop import to_pytorch_config
+  from proxyless_tf.families.mbconv.original import to_pytorch_config
   tiny = ArchConfig(name="tiny_pytorch", input_size=32, input_channels=3, num_classes=10,
                     stem_filters=16, head_filters=64, padding="symmetric", bn_epsilon=1e-3,
                     blocks=(Block(16, 1, 3, 1), Block(24, 2, 5, 3), Block(24, 1, 3, 6),
