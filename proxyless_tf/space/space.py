@@ -1,5 +1,6 @@
 """Search spaces, found by name in every family (`families/*/space.py` define them), and the one
-type they share: `MixedOpSpec`, a decision (where it sits, what it may become).
+types they share: `MixedOpSpec`, a decision (where it sits, what it may become), and
+`SpaceMethods`, what every space does alike.
 
 A found architecture is just the list of chosen candidate indices, one per mixed op, in order;
 a space's `derive(choices)` turns it into its family's net config. The latency model and the
@@ -11,6 +12,26 @@ from __future__ import annotations
 import dataclasses
 
 from proxyless_tf.errors import UserError
+
+
+class SpaceMethods:
+  """What every family's space (a frozen dataclass with `name`, `candidates`, `input_size`,
+  `input_channels`, `num_classes`, `mixed_ops()`, `derive()` and `reference_candidate()`) does
+  the same way: set the task, and name its reference net (the reference candidate at every
+  decision: what a request like `--target_latency=0.8x` is relative to)."""
+
+  def with_task(self, input_size=None, input_channels=None, num_classes=None):
+    return dataclasses.replace(
+        self, input_size=input_size or self.input_size,
+        input_channels=input_channels or self.input_channels,
+        num_classes=num_classes or self.num_classes)
+
+  def reference_choices(self) -> list[int]:
+    return [self.reference_candidate()] * len(self.mixed_ops())
+
+  def reference_arch(self):
+    name = self.candidates[self.reference_candidate()].name.replace("_", "")
+    return self.derive(self.reference_choices(), name=f"{self.name}_reference_{name}")
 
 
 @dataclasses.dataclass(frozen=True)

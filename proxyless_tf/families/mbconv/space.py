@@ -8,7 +8,7 @@ import dataclasses
 
 from proxyless_tf.arch.config import ZERO, ArchConfig, Block, conv_output_size, make_divisible
 from proxyless_tf.errors import UserError
-from proxyless_tf.space.space import MixedOpSpec
+from proxyless_tf.space.space import MixedOpSpec, SpaceMethods
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +50,7 @@ DEFAULT_CANDIDATES = tuple(Candidate(k, e) for k in (3, 5, 7) for e in (3, 6))
 
 
 @dataclasses.dataclass(frozen=True)
-class SearchSpace:
+class SearchSpace(SpaceMethods):
   """MobileNetV2-style backbone: stem -> fixed first MBConv (e1 k3) -> searchable stages -> head."""
 
   name: str
@@ -75,12 +75,6 @@ class SearchSpace:
       raise UserError(f"space {self.name}: stage widths, depths and strides differ in length")
     if any(c.is_zero for c in self.candidates):
       raise UserError(f"space {self.name}: list MBConv candidates only; `zero` is added where legal")
-
-  def with_task(self, input_size=None, input_channels=None, num_classes=None) -> "SearchSpace":
-    return dataclasses.replace(
-        self, input_size=input_size or self.input_size,
-        input_channels=input_channels or self.input_channels,
-        num_classes=num_classes or self.num_classes)
 
   def with_width(self, multiplier: float) -> "SearchSpace":
     if multiplier == 1.0:
@@ -135,15 +129,6 @@ class SearchSpace:
       return names.index("k3_e6")
     return min(range(len(self.candidates)),
                key=lambda i: (self.candidates[i].kernel_size, -self.candidates[i].expand_ratio))
-
-  def reference_choices(self) -> list[int]:
-    """The reference net: the reference block in every searchable place (what a request like
-    `--target_latency=0.8x` is relative to)."""
-    return [self.reference_candidate()] * len(self.mixed_ops())
-
-  def reference_arch(self) -> ArchConfig:
-    name = self.candidates[self.reference_candidate()].name.replace("_", "")
-    return self.derive(self.reference_choices(), name=f"{self.name}_reference_{name}")
 
   def largest_arch(self) -> ArchConfig:
     """Every decision at its biggest MBConv (the standalone reference of the search benchmarks)."""

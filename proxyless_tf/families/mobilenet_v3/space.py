@@ -18,7 +18,7 @@ from proxyless_tf.arch.config import conv_output_size, make_divisible
 from proxyless_tf.errors import UserError
 from proxyless_tf.families.mobilenet_v3.config import (ACTIVATIONS, FAMILY, V3Block, V3NetConfig,
                                                        has_residual)
-from proxyless_tf.space.space import MixedOpSpec
+from proxyless_tf.space.space import MixedOpSpec, SpaceMethods
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +74,7 @@ def grid(kernels=(3, 5, 7), expansions=(3, 6), se=(False, True), activations=ACT
 
 
 @dataclasses.dataclass(frozen=True)
-class V3SearchSpace:
+class V3SearchSpace(SpaceMethods):
   """stem (3x3 s2, h-swish) -> fixed first block (k3 e1, ReLU) -> searchable stages -> head."""
 
   name: str
@@ -103,12 +103,6 @@ class V3SearchSpace:
     if any(c.is_zero for c in self.candidates):
       raise UserError(f"space {self.name}: list block candidates only; `zero` is added where "
                       "legal")
-
-  def with_task(self, input_size=None, input_channels=None, num_classes=None):
-    return dataclasses.replace(
-        self, input_size=input_size or self.input_size,
-        input_channels=input_channels or self.input_channels,
-        num_classes=num_classes or self.num_classes)
 
   def with_width(self, multiplier: float):
     if multiplier == 1.0:
@@ -171,13 +165,6 @@ class V3SearchSpace:
         self.candidates[i].kernel_size != 3 or self.candidates[i].expand_ratio != 6,
         self.candidates[i].kernel_size, -self.candidates[i].expand_ratio,
         self.candidates[i].se, self.candidates[i].activation != "relu"))
-
-  def reference_choices(self) -> list[int]:
-    return [self.reference_candidate()] * len(self.mixed_ops())
-
-  def reference_arch(self) -> V3NetConfig:
-    name = self.candidates[self.reference_candidate()].name.replace("_", "")
-    return self.derive(self.reference_choices(), name=f"{self.name}_reference_{name}")
 
   def largest_arch(self) -> V3NetConfig:
     """Every decision at its costliest candidate (widest, largest kernel, SE, h-swish)."""

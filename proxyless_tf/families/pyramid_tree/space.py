@@ -15,7 +15,7 @@ import dataclasses
 from proxyless_tf.errors import UserError
 from proxyless_tf.families.pyramid_tree.config import (EDGE_OPS, TreeNetConfig, binary_cell,
                                                        parse_op, pyramid_widths)
-from proxyless_tf.space.space import MixedOpSpec
+from proxyless_tf.space.space import MixedOpSpec, SpaceMethods
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +44,7 @@ class EdgeCandidate:
 
 
 @dataclasses.dataclass(frozen=True)
-class TreeSearchSpace:
+class TreeSearchSpace(SpaceMethods):
   name: str
   blocks_per_stage: int
   stem_filters: int = 16  # PyramidNet's start width
@@ -88,12 +88,6 @@ class TreeSearchSpace:
   @property
   def edges_per_cell(self) -> int:
     return sum(2 ** level for level in range(1, self.depth + 1))
-
-  def with_task(self, input_size=None, input_channels=None, num_classes=None):
-    return dataclasses.replace(
-        self, input_size=input_size or self.input_size,
-        input_channels=input_channels or self.input_channels,
-        num_classes=num_classes or self.num_classes)
 
   def with_width(self, multiplier: float):
     if multiplier == 1.0:
@@ -139,13 +133,6 @@ class TreeSearchSpace:
     """sep_3x3 (the plain depthwise-separable edge) where the space has it, else the first."""
     names = [c.name for c in self.candidates]
     return names.index("sep_3x3") if "sep_3x3" in names else 0
-
-  def reference_choices(self) -> list[int]:
-    return [self.reference_candidate()] * len(self.mixed_ops())
-
-  def reference_arch(self) -> TreeNetConfig:
-    name = self.candidates[self.reference_candidate()].name.replace("_", "")
-    return self.derive(self.reference_choices(), name=f"{self.name}_reference_{name}")
 
   def largest_arch(self) -> TreeNetConfig:
     from proxyless_tf.arch.stats import totals
