@@ -59,8 +59,48 @@ class Block:
             "kernel_size": self.kernel_size, "expand_ratio": self.expand_ratio}
 
 
+class NetConfigMethods:
+  """What every family's net config (a frozen dataclass with `input_size`, `input_channels`,
+  `num_classes`, `stem_stride`, `stem_filters`, `blocks` of `filters` and `stride`, and
+  `to_dict()`) does the same way."""
+
+  json_indent = 2  # of `to_json` (a family may keep its files' historical layout)
+
+  def replace(self, **changes):
+    return dataclasses.replace(self, **changes)
+
+  def to_json(self) -> str:
+    return json.dumps(self.to_dict(), indent=self.json_indent)
+
+  def with_io(self, input_size: int | None = None, input_channels: int | None = None,
+              num_classes: int | None = None):
+    """The same network for another task (e.g. 32x32x1 inputs, 10 classes)."""
+    return self.replace(
+        input_size=self.input_size if input_size is None else input_size,
+        input_channels=self.input_channels if input_channels is None else input_channels,
+        num_classes=self.num_classes if num_classes is None else num_classes)
+
+  def block_inputs(self) -> list[tuple[int, int]]:
+    """(resolution, channels) entering each block, in order."""
+    res = conv_output_size(self.input_size, self.stem_stride)
+    channels = self.stem_filters
+    shapes = []
+    for block in self.blocks:
+      shapes.append((res, channels))
+      res = conv_output_size(res, block.stride)
+      channels = block.filters
+    return shapes
+
+  @property
+  def final_resolution(self) -> int:
+    res = conv_output_size(self.input_size, self.stem_stride)
+    for block in self.blocks:
+      res = conv_output_size(res, block.stride)
+    return res
+
+
 @dataclasses.dataclass(frozen=True)
-class ArchConfig:
+class ArchConfig(NetConfigMethods):
   """A whole network: stem conv (3x3, stride 2) -> blocks -> 1x1 head -> pool -> dropout -> dense."""
 
   blocks: tuple[Block, ...]
@@ -84,27 +124,6 @@ class ArchConfig:
     object.__setattr__(self, "blocks", tuple(self.blocks))
     validate(self)
 
-  def replace(self, **changes) -> "ArchConfig":
-    return dataclasses.replace(self, **changes)
-
-  def block_inputs(self) -> list[tuple[int, int]]:
-    """(resolution, channels) entering each block, in order."""
-    res = conv_output_size(self.input_size, self.stem_stride)
-    channels = self.stem_filters
-    shapes = []
-    for block in self.blocks:
-      shapes.append((res, channels))
-      res = conv_output_size(res, block.stride)
-      channels = block.filters
-    return shapes
-
-  @property
-  def final_resolution(self) -> int:
-    res = conv_output_size(self.input_size, self.stem_stride)
-    for block in self.blocks:
-      res = conv_output_size(res, block.stride)
-    return res
-
   def to_dict(self) -> dict[str, Any]:
     return {
         "name": self.name,
@@ -119,17 +138,6 @@ class ArchConfig:
         "bn": {"momentum": self.bn_momentum, "epsilon": self.bn_epsilon},
         "padding": self.padding,
     }
-
-  def to_json(self) -> str:
-    return json.dumps(self.to_dict(), indent=2)
-
-  def with_io(self, input_size: int | None = None, input_channels: int | None = None,
-              num_classes: int | None = None) -> "ArchConfig":
-    """The same network for another task (e.g. 32x32x1 inputs, 10 classes)."""
-    return self.replace(
-        input_size=self.input_size if input_size is None else input_size,
-        input_channels=self.input_channels if input_channels is None else input_channels,
-        num_classes=self.num_classes if num_classes is None else num_classes)
 
   def with_width(self, multiplier: float) -> "ArchConfig":
     """Scales stem and blocks (and the head only when widening), MobileNet-style rounding."""

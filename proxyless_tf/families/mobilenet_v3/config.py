@@ -10,12 +10,11 @@ Every refusal is one line that says which field is wrong and what it may be.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from typing import Any
 
 from proxyless_tf.arch.config import (MAX_ACTIVATION, MAX_PARAMS, NAME_PATTERN, ArchConfigError,
-                                      _check_float, _check_int, _check_kernel, conv_output_size,
+                                      NetConfigMethods, _check_float, _check_int, _check_kernel,
                                       make_divisible)
 
 FAMILY = "mobilenet_v3"
@@ -66,7 +65,7 @@ def has_residual(in_channels: int, block: V3Block) -> bool:
 
 
 @dataclasses.dataclass(frozen=True)
-class V3NetConfig:
+class V3NetConfig(NetConfigMethods):
   blocks: tuple[V3Block, ...]
   name: str = "mobilenet_v3"
   input_size: int = 224
@@ -89,24 +88,6 @@ class V3NetConfig:
     object.__setattr__(self, "blocks", tuple(self.blocks))
     validate(self)
 
-  def replace(self, **changes) -> "V3NetConfig":
-    return dataclasses.replace(self, **changes)
-
-  def block_inputs(self) -> list[tuple[int, int]]:
-    """(input resolution, input channels) of every block."""
-    res, channels, out = conv_output_size(self.input_size, self.stem_stride), self.stem_filters, []
-    for block in self.blocks:
-      out.append((res, channels))
-      res, channels = conv_output_size(res, block.stride), block.filters
-    return out
-
-  @property
-  def final_resolution(self) -> int:
-    res = conv_output_size(self.input_size, self.stem_stride)
-    for block in self.blocks:
-      res = conv_output_size(res, block.stride)
-    return res
-
   def to_dict(self) -> dict[str, Any]:
     return {"family": FAMILY, "name": self.name, "input_size": self.input_size,
             "input_channels": self.input_channels, "num_classes": self.num_classes,
@@ -115,15 +96,6 @@ class V3NetConfig:
             "feature_filters": self.feature_filters, "se_ratio": self.se_ratio,
             "dropout": self.dropout, "bn": {"momentum": self.bn_momentum,
                                             "epsilon": self.bn_epsilon}}
-
-  def to_json(self) -> str:
-    return json.dumps(self.to_dict(), indent=2)
-
-  def with_io(self, input_size: int | None = None, input_channels: int | None = None,
-              num_classes: int | None = None) -> "V3NetConfig":
-    return self.replace(input_size=input_size or self.input_size,
-                        input_channels=input_channels or self.input_channels,
-                        num_classes=num_classes or self.num_classes)
 
   def with_width(self, multiplier: float) -> "V3NetConfig":
     if multiplier == 1.0:

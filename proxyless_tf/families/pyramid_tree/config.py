@@ -24,13 +24,12 @@ the padding) and `identity`. An edge keeps its input's channels unless it says `
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from typing import Any
 
 from proxyless_tf.arch.config import (MAX_BLOCKS, MAX_CLASSES, MAX_FILTERS, MAX_INPUT_CHANNELS,
                                       MAX_INPUT_SIZE, MAX_KERNEL, NAME_PATTERN, ArchConfigError,
-                                      _check_float, _check_int)
+                                      NetConfigMethods, _check_float, _check_int)
 
 FAMILY = "pyramid_tree"
 SPLITS = ("copy", "split")
@@ -307,7 +306,7 @@ class TreeBlock:
 
 
 @dataclasses.dataclass(frozen=True)
-class TreeNetConfig:
+class TreeNetConfig(NetConfigMethods):
   blocks: tuple[TreeBlock, ...]
   name: str = "tree_net"
   input_size: int = 32
@@ -321,13 +320,11 @@ class TreeNetConfig:
 
   # PyTorch's k // 2 (times the dilation) on every side: the only convention of this family.
   padding = "symmetric"
+  json_indent = 1
 
   def __post_init__(self):
     object.__setattr__(self, "blocks", tuple(self.blocks))
     validate_tree(self)
-
-  def replace(self, **changes) -> "TreeNetConfig":
-    return dataclasses.replace(self, **changes)
 
   def block_inputs(self) -> list[tuple[int, int]]:
     """(resolution, channels) entering each block."""
@@ -359,16 +356,6 @@ class TreeNetConfig:
             "blocks": [b.to_dict() for b in self.blocks],
             "dropout": self.dropout, "bn": {"momentum": self.bn_momentum,
                                             "epsilon": self.bn_epsilon}}
-
-  def to_json(self) -> str:
-    return json.dumps(self.to_dict(), indent=1)
-
-  def with_io(self, input_size: int | None = None, input_channels: int | None = None,
-              num_classes: int | None = None) -> "TreeNetConfig":
-    return self.replace(
-        input_size=self.input_size if input_size is None else input_size,
-        input_channels=self.input_channels if input_channels is None else input_channels,
-        num_classes=self.num_classes if num_classes is None else num_classes)
 
   def with_width(self, multiplier: float) -> "TreeNetConfig":
     if multiplier == 1.0:
