@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from absl import flags
 
-from proxyless_tf.errors import UserError
 from proxyless_tf.search.runner import SearchRun
 from proxyless_tf.utils import search_flags
 from proxyless_tf.utils.cli import run_main
-from proxyless_tf.utils.search_flags import (apply_target_defaults, cost_model_from_flags,
-                                             define_search_flags, search_config_from_flags)
+from proxyless_tf.utils.search_flags import (cost_model_from_flags, define_search_flags,
+                                             start_search_command)
 
 FLAGS = flags.FLAGS
 define_search_flags()
@@ -21,16 +20,7 @@ flags.adopt_module_key_flags(search_flags)  # --help lists them
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise UserError(f"unexpected arguments {argv[1:]}; all options are --flags")
-  apply_target_defaults(FLAGS.target)
-  from proxyless_tf.utils.strategy import split_host_cpu
-  split_host_cpu(FLAGS.cpu_devices)  # before anything starts TensorFlow's runtime
-  if FLAGS.deterministic:
-    from proxyless_tf.utils.determinism import enable_determinism
-    enable_determinism()
-  config = search_config_from_flags()
-  config.validate()
+  config = start_search_command(argv)
   cost_model = cost_model_from_flags()
   if cost_model is not None and cost_model.notice:
     print(f"notice: {cost_model.notice}")

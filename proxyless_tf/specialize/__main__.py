@@ -7,15 +7,12 @@ Run the same command again to continue a killed run where it stopped.
 
 from __future__ import annotations
 
-import os
-
 from absl import flags
 
-from proxyless_tf.errors import UserError
 from proxyless_tf.utils import search_flags
 from proxyless_tf.utils.cli import run_main
-from proxyless_tf.utils.search_flags import (apply_target_defaults, cost_model_from_flags,
-                                             define_search_flags, search_config_from_flags)
+from proxyless_tf.utils.search_flags import (cost_model_from_flags, define_search_flags,
+                                             start_search_command)
 
 FLAGS = flags.FLAGS
 define_search_flags(default_out="runs/specialize")
@@ -34,19 +31,9 @@ flags.DEFINE_enum("delegate", "xnnpack", ["xnnpack", "none", "gpu", "nnapi"], "a
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise UserError(f"unexpected arguments {argv[1:]}; all options are --flags")
-  from proxyless_tf.specialize import SpecializeConfig, specialize
-  apply_target_defaults(FLAGS.target)
-  from proxyless_tf.utils.strategy import split_host_cpu
-  split_host_cpu(FLAGS.cpu_devices)  # before anything starts TensorFlow's runtime
-  if FLAGS.deterministic:
-    from proxyless_tf.utils.determinism import enable_determinism
-    enable_determinism()
+  search_config = start_search_command(argv, sub_folder="search")
   out = FLAGS.out
-  search_config = search_config_from_flags()
-  search_config.out = os.path.join(out, "search")
-  search_config.validate()
+  from proxyless_tf.specialize import SpecializeConfig, specialize
   if FLAGS.delegate in ("gpu", "nnapi") and not FLAGS["split_large_depthwise"].present:
     # the split only pays on XNNPACK; elsewhere it adds ops (measured slower on builtin kernels)
     FLAGS.split_large_depthwise = False

@@ -114,6 +114,26 @@ def search_config_from_flags() -> SearchConfig:
   return SearchConfig(**{name: FLAGS[name].value for name in fields})
 
 
+def start_search_command(argv, sub_folder: str | None = None) -> SearchConfig:
+  """What every command that runs a search does first, in order: refuse stray arguments, fill the
+  target's defaults, split the host CPU before TensorFlow's runtime starts, turn on determinism,
+  and read and validate the search's options (the search in `--out/SUB_FOLDER` when given: a
+  target's flag file may set --out)."""
+  if len(argv) > 1:
+    raise UserError(f"unexpected arguments {argv[1:]}; all options are --flags")
+  apply_target_defaults(FLAGS.target)
+  from proxyless_tf.utils.strategy import split_host_cpu
+  split_host_cpu(FLAGS.cpu_devices)  # before anything starts TensorFlow's runtime
+  if FLAGS.deterministic:
+    from proxyless_tf.utils.determinism import enable_determinism
+    enable_determinism()
+  config = search_config_from_flags()
+  if sub_folder is not None:
+    config.out = os.path.join(config.out, sub_folder)
+  config.validate()
+  return config
+
+
 def cost_model_from_flags(log=print):
   from proxyless_tf.export.depthwise_split import XNNPACK_MAX_TAPS
   from proxyless_tf.latency.targets import cost_model_for_target
