@@ -105,3 +105,15 @@ def test_v3_has_no_original_format_and_says_so(tmp_path):
   config = get_space("tiny_v3").reference_arch()
   with pytest.raises(UserError, match="no original-code config format"):
     family_of(config).to_original(config)
+
+
+def test_per_kernel_correction_groups_tell_se_blocks_apart_and_keep_other_families_keys():
+  """A family names what sets an op's cost in context (`op_variant`): V3 blocks with and without
+  SE get their own factors; MBConv groups keep the names the shipped tables' factors carry."""
+  from proxyless_tf.latency.correction import group_of
+  from proxyless_tf.latency.ops import all_space_ops
+  v3 = {group_of(op, frozenset(), "per_kernel") for op in all_space_ops(get_space("tiny_v3"))
+        if op.kind == "v3_block"}
+  assert "v3_block:k3+se@8" in v3 and "v3_block:k3@8" in v3
+  mbconv = {group_of(op, frozenset(), "per_kernel") for op in all_space_ops(get_space("small"))}
+  assert "expanded_conv:k3@16" in mbconv and not any("+" in g for g in mbconv)

@@ -106,3 +106,8 @@ class Family:
   def op_features(self, op) -> tuple:
     """(MACs, values moved, TFLite layers) of one op, for the phone estimate."""
     raise NotImplementedError
+
+  def op_variant(self, op) -> str:
+    """What, beside its kind and resolution, sets an op's cost in context: its correction group
+    under the per_kernel correction (`latency/correction.py`). The kernel size by default."""
+    return f"k{op.kernel_size}"

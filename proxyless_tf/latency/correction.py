@@ -16,7 +16,9 @@ latency from the table's entries, each fitted on random networks measured end to
             block, head conv, logits) form one group, which plays the offset's part (factor in
             [0, 4]: it also carries the per-network overhead).
   per_kernel  the same with one factor per op kind, kernel size and resolution (a 7x7 depthwise
-            runs as three split convs on XNNPACK, whose cost in context differs from 3x3's).
+            runs as three split convs on XNNPACK, whose cost in context differs from 3x3's);
+            a family may name more of what sets an op's cost in context (`Family.op_variant`:
+            MobileNetV3-like blocks add their squeeze-and-excite).
 
 All four stay a sum over ops of corrected entries plus a constant, so the search's expected
 latency stays differentiable and its code is the same for every table. `select` keeps the one
@@ -39,8 +41,9 @@ def group_of(op: OpSpec, fixed_keys: frozenset, method: str = "per_kind") -> str
   for ops every net has."""
   if op.key in fixed_keys:
     return FIXED_GROUP
-  if method == "per_kernel":
-    return f"{op.kind}:k{op.kernel_size}@{op.resolution}"
+  if method == "per_kernel":  # the variant its family names: the kernel, by default
+    from proxyless_tf.families import family_of_op_kind
+    return f"{op.kind}:{family_of_op_kind(op.kind).op_variant(op)}@{op.resolution}"
   return f"{op.kind}@{op.resolution}"
 
 
