@@ -1,4 +1,5 @@
-"""One builder: arch config -> plain functional Keras model, and back.
+"""A net config of any family -> its plain functional Keras model, and back, by its family's
+builder (`families/*/builder.py`); and the classifier head the families share.
 
 The model carries everything needed to recover its config (layer configs plus the input shape),
 so `arch_from_model(keras.Model.from_config(model.get_config()))` gives back the same config.
@@ -24,8 +25,8 @@ def arch_from_model(model: keras.Model):
 
 
 def classifier_head(x, config):
-  """Every family's classifier: global average pool, dropout, dense (the layer names are what
-  `arch_from_model` and the PyTorch weight maps read)."""
+  """A classifier a family may use: global average pool, dropout, dense (the layer
+  names are what `arch_from_model` and the PyTorch weight maps read)."""
   x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
   x = keras.layers.Dropout(config.dropout, name="dropout")(x)
   return keras.layers.Dense(config.num_classes, name="classifier",
