@@ -3,7 +3,7 @@ import json
 import pytest
 
 from proxyless_tf.arch import ArchConfig, ArchConfigError, Block, load_arch, make_divisible
-from proxyless_tf.arch.config import from_dict, from_json
+from proxyless_tf.families.mbconv.config import from_dict, from_json
 
 
 def _base_dict():

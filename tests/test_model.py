@@ -76,7 +76,8 @@ def test_padding_modes_against_numpy_reference():
   """Stride-2 convs on an even input: "same" pads (0, 1) for k3 and (2, 3) for k7 (TensorFlow),
   "symmetric" pads k // 2 on both sides (PyTorch); checked on the stem conv and on the depthwise
   conv of an MBConv, plain and in its split (XNNPACK) form."""
-  from proxyless_tf.model.layers import ConvBNReLU, SplitDepthwiseConv2D
+  from proxyless_tf.model.layers import SplitDepthwiseConv2D
+  from proxyless_tf.families.mbconv.layers import ConvBNReLU
   rng = np.random.default_rng(0)
   x = rng.standard_normal((1, 8, 8, 3)).astype(np.float32)
   for padding, pads in (("same", {3: (0, 1), 7: (2, 3)}), ("symmetric", {3: (1, 1), 7: (3, 3)})):
@@ -104,7 +105,7 @@ def test_padding_modes_against_numpy_reference():
 
 
 def test_symmetric_padding_round_trips_and_changes_only_strided_convs(tiny_arch):
-  from proxyless_tf.arch.config import from_dict
+  from proxyless_tf.families.mbconv.config import from_dict
   sym = tiny_arch.replace(padding="symmetric")
   assert from_dict(sym.to_dict()) == sym
   model = build_model(sym)

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from proxyless_tf.errors import UserError
-from proxyless_tf.model.layers import MBConv
+from proxyless_tf.families.mbconv.layers import MBConv
 from proxyless_tf.search.steps import SearchSteps
 from proxyless_tf.space.space import get_space
 from proxyless_tf.families.mbconv.space import Candidate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from proxyless_tf.arch.config import ArchConfig, ArchConfigError
+from proxyless_tf.arch.config import ArchConfigError
 from proxyless_tf.arch.presets import get_preset, preset_names
 from proxyless_tf.utils.files import atomic_write_text
 from proxyless_tf.utils.json_input import read_json
@@ -35,5 +35,5 @@ def _name_from_file(path: str) -> str | None:
   return None if stem == "net" or not name else name
 
 
-def save_arch(config: ArchConfig, path: str) -> None:
+def save_arch(config, path: str) -> None:
   atomic_write_text(path, config.to_json() + "\n")

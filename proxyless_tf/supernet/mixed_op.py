@@ -31,8 +31,8 @@ name, **bn)`, of any family (an MBConv `Candidate` of `families/mbconv/space.py`
 the modes above do not depend on what the candidates compute.
 
 `weight_sharing`: "independent" (the paper: each candidate its own layer) or "nested" (MBConv
-candidates cut their kernels from one set, see `supernet/nested.py`; learns far faster in short
-warm-ups).
+candidates cut their kernels from one set, see `families/mbconv/nested.py`; learns far faster in
+short warm-ups).
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ import tensorflow as tf
 
 from proxyless_tf.errors import UserError
 from proxyless_tf.model.shared_call import call_shared
-from proxyless_tf.supernet.nested import NestedMBConvs
 from proxyless_tf.utils.compiled import cached
 
 ARCH_MODES = ("full_v2", "two", "full")
@@ -95,16 +94,14 @@ class MixedOp(keras.layers.Layer):
     self.zero_index = next((i for i, c in enumerate(self.candidates) if c.is_zero), -1)
     self.nested = None
     if weight_sharing == "nested":
-      if not all(getattr(c, "nestable", False) for c in self.candidates):
+      # candidates that can share one set of weights say how (`nested_layer`, a classmethod)
+      real = [c for c in self.candidates if not c.is_zero]
+      make = getattr(type(real[0]), "nested_layer", None)
+      if make is None or any(type(c) is not type(real[0]) for c in real):
         raise UserError("--weight_sharing=nested nests MBConv kernels; this space's candidates "
                         "are other ops: use --weight_sharing=independent")
-      if any(c.expand_ratio == 1 for c in self.candidates):
-        raise UserError("--weight_sharing=nested needs expand ratios > 1 (an e1 block has no "
-                        "expand conv to share); use --weight_sharing=independent")
-      real = [c for c in self.candidates if not c.is_zero]
-      self.nested = NestedMBConvs(filters, strides, [(c.kernel_size, c.expand_ratio) for c in real],
-                                  bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, padding=padding,
-                                  name="nested")
+      self.nested = make(real, filters, strides, bn_momentum=bn_momentum, bn_epsilon=bn_epsilon,
+                         padding=padding, name="nested")
       order = iter(range(len(real)))
       self.ops = [None if c.is_zero else next(order) for c in self.candidates]
     else:

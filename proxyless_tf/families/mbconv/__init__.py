@@ -1,16 +1,15 @@
 """The MobileNetV2-style family: a stem, MBConv blocks (or `zero`), a 1x1 head conv and a classifier
 (the ProxylessNAS ImageNet nets). The default family: a config or space with no `family` field is
-one of these. Its own code is in this folder: published nets (`presets.py`), the original code's
-`net.config` (`original.py`), spaces, builders (`builder.py`, `supernet.py`), latency ops, counts,
-figure and PyTorch tensor names. Its config type (`arch/config.py`: `ArchConfig`, `Block`) and
-layers (`model/layers.py`: `MBConv`, ...) still live in the shared folders, whose validators and
-layer helpers the other families use."""
+one of these. Everything it has is in this folder: its config (`config.py`: `ArchConfig`,
+`Block`), layers (`MBConv`, ...), nested weight sharing, published nets (`presets.py`), the
+original code's `net.config` (`original.py`), spaces, builders (`builder.py`, `supernet.py`),
+latency ops, counts, figure and PyTorch tensor names. `proxyless_tf.arch` and `proxyless_tf.model`
+re-export its config and layers under their old names."""
 
 from __future__ import annotations
 
-from proxyless_tf.arch.config import ArchConfig
 from proxyless_tf.families.base import Family
-from proxyless_tf.families.mbconv.ops import MBCONV_OP_KINDS
+from proxyless_tf.families.mbconv.config import MBCONV_OP_KINDS, ArchConfig
 
 
 class MBConvFamily(Family):
@@ -28,7 +27,7 @@ class MBConvFamily(Family):
   def read(self, data, name=None):
     """The default family reads last: our JSON, or the original code's `net.config`; anything
     else is refused here, with what is wrong."""
-    from proxyless_tf.arch.config import from_dict
+    from proxyless_tf.families.mbconv.config import from_dict
     from proxyless_tf.families.mbconv.original import from_pytorch_config, is_pytorch_config
     if is_pytorch_config(data):
       return from_pytorch_config(data, name=name)
@@ -72,7 +71,8 @@ class MBConvFamily(Family):
     return mbconv_tensors(model, config, state, scheme)
 
   def register_layers(self):
-    import proxyless_tf.model.layers  # noqa: F401
+    import proxyless_tf.families.mbconv.layers  # noqa: F401
+    import proxyless_tf.model.layers  # noqa: F401 (the split depthwise conv of its exports)
 
   def totals(self, config):
     from proxyless_tf.families.mbconv.stats import mbconv_totals

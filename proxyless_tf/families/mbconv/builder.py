@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import keras
 
-from proxyless_tf.arch.config import MBCONV, ZERO, ArchConfig, ArchConfigError, Block
+from proxyless_tf.arch.config import ArchConfigError
+from proxyless_tf.families.mbconv.config import MBCONV, ZERO, ArchConfig, Block
 from proxyless_tf.model.builder import classifier_head
-from proxyless_tf.model.layers import ConvBNReLU, MBConv, ZeroBlock
+from proxyless_tf.families.mbconv.layers import ConvBNReLU, MBConv, ZeroBlock
 
 
 def build_mbconv_model(config: ArchConfig) -> keras.Model:

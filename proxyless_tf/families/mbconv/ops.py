@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import keras
 
-from proxyless_tf.arch.config import ArchConfig, Block, conv_output_size, has_residual
+from proxyless_tf.arch.config import conv_output_size
+from proxyless_tf.families.mbconv.config import ArchConfig, Block, has_residual
 from proxyless_tf.families.mbconv.stats import mbconv_stats
 from proxyless_tf.latency.ops import OpSpec
-from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
-
-MBCONV_OP_KINDS = ("Conv", "expanded_conv", "Conv_1", "Logits")
-
+from proxyless_tf.model.layers import dense_initializer
+from proxyless_tf.families.mbconv.layers import ConvBNReLU, MBConv
 
 def mbconv_op_key(op) -> str:
   inp = f"input:{op.resolution}x{op.resolution}x{op.in_channels}"

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxyless_tf.arch.config import ArchConfig, ArchConfigError, Block, ZERO
+from proxyless_tf.arch.config import ArchConfigError
+from proxyless_tf.families.mbconv.config import ArchConfig, Block, ZERO
 
 NETWORK_NAME = "ProxylessNASNets"
 

@@ -7,7 +7,7 @@ block is `zero`, i.e. skipped); the first block of a stage carries the stage's s
 
 from __future__ import annotations
 
-from proxyless_tf.arch.config import ZERO, ArchConfig, Block
+from proxyless_tf.families.mbconv.config import ZERO, ArchConfig, Block
 
 # Stage strides shared by all ProxylessNAS nets (224 -> 112 after the stem -> 7 before the head).
 _PROXYLESS_STRIDES = ([1], [2, 1, 1, 1], [2, 1, 1, 1], [2, 1, 1, 1, 1, 1, 1, 1], [2, 1, 1, 1, 1])

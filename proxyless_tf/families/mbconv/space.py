@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from proxyless_tf.arch.config import ZERO, ArchConfig, Block, conv_output_size, make_divisible
+from proxyless_tf.arch.config import conv_output_size, make_divisible
+from proxyless_tf.families.mbconv.config import ZERO, ArchConfig, Block
 from proxyless_tf.errors import UserError
 from proxyless_tf.space.space import MixedOpSpec, SpaceMethods
 
@@ -14,8 +15,6 @@ from proxyless_tf.space.space import MixedOpSpec, SpaceMethods
 @dataclasses.dataclass(frozen=True)
 class Candidate:
   """An MBConv (kernel, expand) or `zero` (the block is skipped)."""
-
-  nestable = True  # its kernels can be cut from one shared set (--weight_sharing=nested)
 
   kernel_size: int = 0
   expand_ratio: int = 0
@@ -34,9 +33,19 @@ class Candidate:
   def layer(self, filters: int, strides: int, name: str, bn_momentum: float = 0.9,
             bn_epsilon: float = 1e-3, padding: str = "same"):
     """The candidate's own layer in a mixed op (no residual: the mixed op adds the shared skip)."""
-    from proxyless_tf.model.layers import MBConv
+    from proxyless_tf.families.mbconv.layers import MBConv
     return MBConv(filters, self.kernel_size, strides, self.expand_ratio, residual=False,
                   bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, padding=padding, name=name)
+
+  @classmethod
+  def nested_layer(cls, candidates, filters: int, strides: int, name: str, **bn):
+    """One layer whose kernels every candidate cuts its own from (--weight_sharing=nested)."""
+    if any(c.expand_ratio == 1 for c in candidates):
+      raise UserError("--weight_sharing=nested needs expand ratios > 1 (an e1 block has no "
+                      "expand conv to share); use --weight_sharing=independent")
+    from proxyless_tf.families.mbconv.nested import NestedMBConvs
+    return NestedMBConvs(filters, strides, [(c.kernel_size, c.expand_ratio) for c in candidates],
+                         name=name, **bn)
 
   def block(self, filters: int, stride: int) -> Block:
     if self.is_zero:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from proxyless_tf.arch.config import ArchConfig, Block, conv_output_size, has_residual
+from proxyless_tf.arch.config import conv_output_size
+from proxyless_tf.families.mbconv.config import ArchConfig, Block, has_residual
 from proxyless_tf.arch.stats import totals
 
 

@@ -7,7 +7,8 @@ import keras
 import tensorflow as tf
 
 from proxyless_tf.families.mbconv.space import SearchSpace
-from proxyless_tf.model.layers import ConvBNReLU, MBConv, dense_initializer
+from proxyless_tf.model.layers import dense_initializer
+from proxyless_tf.families.mbconv.layers import ConvBNReLU, MBConv
 from proxyless_tf.supernet.mixed_op import MixedOp
 from proxyless_tf.supernet.supernet import SupernetArch
 from proxyless_tf.utils.compiled import cached

@@ -29,7 +29,7 @@ NET_CONFIG = os.path.join(HERE, "tiny.net.config")
 def write_net_config():
   """Step 1 (needs proxyless_tf, not torch): the tiny arch as the original code's net.config."""
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
-  from proxyless_tf.arch.config import ArchConfig, Block
+  from proxyless_tf.families.mbconv.config import ArchConfig, Block
   from proxyless_tf.families.mbconv.original import to_pytorch_config
   tiny = ArchConfig(name="tiny_pytorch", input_size=32, input_channels=3, num_classes=10,
                     stem_filters=16, head_filters=64, padding="symmetric", bn_epsilon=1e-3,
