@@ -1,4 +1,12 @@
-"""The MBConv family's builder: config -> plain functional Keras model, and back.
+"""The MBConv family's ONE builder, for the plain net and the supernet, and the config back from a
+plain model.
+
+`mbconv_layers(net, decide)` yields a net's layers in order (stem, blocks, head conv, pool,
+dropout, classifier) for a config (every block fixed) or a space (`plan()`: the fixed first
+block, then one decision per searchable block, where it asks `decide(spec)` for the layer: the
+supernet's MixedOp; TuNAS's `OneOf` given to its model builder). It yields one layer at a time, so
+the plain net makes and calls each before making the next, and every initializer draws in the
+order it always did.
 
 The model carries everything needed to recover its config (layer configs plus the input shape),
 so `mbconv_arch_from_model(keras.Model.from_config(model.get_config()))` gives back the config.
@@ -10,25 +18,42 @@ import keras
 
 from proxyless_tf.arch.config import ArchConfigError
 from proxyless_tf.families.mbconv.config import MBCONV, ZERO, ArchConfig, Block
-from proxyless_tf.model.builder import classifier_head
 from proxyless_tf.families.mbconv.layers import ConvBNReLU, MBConv, ZeroBlock
+from proxyless_tf.model.layers import dense_initializer
+from proxyless_tf.space.space import MixedOpSpec
+
+
+def mbconv_layers(net, decide=None, block_name=lambda i: f"block_{i}"):
+  """The layers of a config or a space, in order; `block_name(i)` names fixed block i (the
+  supernet keeps the names its checkpoints carry)."""
+  common = dict(bn_momentum=net.bn_momentum, bn_epsilon=net.bn_epsilon, padding=net.padding)
+  yield ConvBNReLU(net.stem_filters, getattr(net, "stem_kernel_size", 3), net.stem_stride,
+                   name="stem", **common)
+  for i, slot in enumerate(net.plan() if hasattr(net, "plan") else net.blocks):
+    if isinstance(slot, MixedOpSpec):
+      if decide is None:
+        raise ValueError("a search space's plan has decisions: pass `decide`")
+      yield decide(slot)
+    elif slot.is_zero:
+      yield ZeroBlock(slot.filters, slot.stride, name=block_name(i))
+    else:
+      yield MBConv(slot.filters, slot.kernel_size, slot.stride, slot.expand_ratio,
+                   name=block_name(i), **common)
+  yield ConvBNReLU(net.head_filters, 1, 1, name="head", **common)
+  yield keras.layers.GlobalAveragePooling2D(name="pool")
+  yield keras.layers.Dropout(net.dropout, name="dropout")
+  yield keras.layers.Dense(net.num_classes, name="classifier",
+                           kernel_initializer=dense_initializer(net.head_filters),
+                           bias_initializer="zeros")
 
 
 def build_mbconv_model(config: ArchConfig) -> keras.Model:
-  """The MBConv family's builder."""
-  common = dict(bn_momentum=config.bn_momentum, bn_epsilon=config.bn_epsilon,
-                padding=config.padding)
+  """The plain functional Keras model (what is trained, saved and exported)."""
   inputs = keras.Input((config.input_size, config.input_size, config.input_channels), name="image")
-  x = ConvBNReLU(config.stem_filters, config.stem_kernel_size, config.stem_stride, name="stem",
-                 **common)(inputs)
-  for i, block in enumerate(config.blocks):
-    if block.is_zero:
-      x = ZeroBlock(block.filters, block.stride, name=f"block_{i}")(x)
-    else:
-      x = MBConv(block.filters, block.kernel_size, block.stride, block.expand_ratio,
-                 name=f"block_{i}", **common)(x)
-  x = ConvBNReLU(config.head_filters, 1, 1, name="head", **common)(x)
-  return keras.Model(inputs, classifier_head(x, config), name=config.name)
+  x = inputs
+  for layer in mbconv_layers(config):
+    x = layer(x)
+  return keras.Model(inputs, x, name=config.name)
 
 
 def mbconv_arch_from_model(model: keras.Model) -> ArchConfig:

@@ -100,6 +100,11 @@ class SearchSpace(SpaceMethods):
   def first_block(self) -> Block:
     return Block(filters=self.first_block_filters, stride=1, kernel_size=3, expand_ratio=1)
 
+  def plan(self) -> list:
+    """Every block in order: the fixed first block, then one decision per searchable block (what
+    the one builder walks, `builder.mbconv_layers`)."""
+    return [self.first_block(), *self.mixed_ops()]
+
   def mixed_ops(self) -> list[MixedOpSpec]:
     res = conv_output_size(conv_output_size(self.input_size, self.stem_stride), 1)
     channels = self.first_block_filters

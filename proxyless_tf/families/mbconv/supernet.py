@@ -1,14 +1,13 @@
-"""The MBConv family's supernet: the space's fixed parts (plain layers) around one MixedOp per
-decision."""
+"""The MBConv family's supernet: the family's one builder (`builder.mbconv_layers`) with a
+MixedOp at every decision, around the space's fixed parts."""
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
 
+from proxyless_tf.families.mbconv.builder import mbconv_layers
 from proxyless_tf.families.mbconv.space import SearchSpace
-from proxyless_tf.model.layers import dense_initializer
-from proxyless_tf.families.mbconv.layers import ConvBNReLU, MBConv
 from proxyless_tf.supernet.mixed_op import MixedOp
 from proxyless_tf.supernet.supernet import SupernetArch
 from proxyless_tf.utils.compiled import cached
@@ -23,18 +22,14 @@ class Supernet(SupernetArch, keras.Model):
     self.space = space
     self.weight_sharing = weight_sharing
     bn = dict(bn_momentum=space.bn_momentum, bn_epsilon=space.bn_epsilon, padding=space.padding)
-    self.stem = ConvBNReLU(space.stem_filters, 3, space.stem_stride, name="stem", **bn)
-    first = space.first_block()
-    self.first_block = MBConv(first.filters, first.kernel_size, first.stride, first.expand_ratio,
-                              name="first_block", **bn)
-    self.mixed_ops = [MixedOp(spec.filters, spec.stride, spec.candidates, spec.has_residual,
-                              weight_sharing=weight_sharing, name=f"mixed_{spec.index}", **bn)
-                      for spec in space.mixed_ops()]
-    self.head = ConvBNReLU(space.head_filters, 1, 1, name="head", **bn)
-    self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
-    self.dropout = keras.layers.Dropout(space.dropout, name="dropout")
-    self.classifier = keras.layers.Dense(space.num_classes, name="classifier",
-                                         kernel_initializer=dense_initializer(space.head_filters))
+
+    def decide(spec):
+      return MixedOp(spec.filters, spec.stride, spec.candidates, spec.has_residual,
+                     weight_sharing=weight_sharing, name=f"mixed_{spec.index}", **bn)
+
+    # the names its checkpoints carry: `first_block`, `mixed_N`
+    (self.stem, self.first_block, *self.mixed_ops, self.head, self.pool, self.dropout,
+     self.classifier) = mbconv_layers(space, decide, block_name=lambda i: "first_block")
     self.build((None, space.input_size, space.input_size, space.input_channels))
 
   def build(self, input_shape):

@@ -1,4 +1,9 @@
-"""Tree-cell config -> plain functional Keras model, and back (the `pyramid_tree` family)."""
+"""The tree-cell family's ONE builder (`tree_layers`: the plain net's and the supernet's layers, in
+order; the supernet's blocks hold mixed ops on their cell edges, `supernet.py`), and the config
+back from a plain model.
+
+It yields one layer at a time, so the plain net makes and calls each before making the next, and
+every initializer draws in the order it always did."""
 
 from __future__ import annotations
 
@@ -7,23 +12,37 @@ import keras
 from proxyless_tf.arch.config import ArchConfigError
 from proxyless_tf.families.pyramid_tree.config import TreeBlock, TreeNetConfig, node_from_dict
 from proxyless_tf.families.pyramid_tree.layers import ResidualTreeBlock
-from proxyless_tf.model.builder import classifier_head
-from proxyless_tf.model.layers import conv_initializer
+from proxyless_tf.model.layers import conv_initializer, dense_initializer
+
+
+def tree_layers(net, blocks):
+  """stem conv, stem BN, the blocks (`blocks`: an iterable of block layers, made as they are
+  drawn), head BN, ReLU, pool, dropout, classifier."""
+  bn = dict(momentum=net.bn_momentum, epsilon=net.bn_epsilon)
+  yield keras.layers.Conv2D(net.stem_filters, 3, padding="same", use_bias=False, name="stem",
+                            kernel_initializer=conv_initializer(3, net.stem_filters))
+  yield keras.layers.BatchNormalization(name="stem_bn", **bn)
+  yield from blocks
+  yield keras.layers.BatchNormalization(name="head_bn", **bn)
+  yield keras.layers.ReLU(name="head_relu")
+  yield keras.layers.GlobalAveragePooling2D(name="pool")
+  yield keras.layers.Dropout(net.dropout, name="dropout")
+  yield keras.layers.Dense(net.num_classes, name="classifier",
+                           kernel_initializer=dense_initializer(net.head_filters),
+                           bias_initializer="zeros")
 
 
 def build_tree_model(config: TreeNetConfig) -> keras.Model:
-  bn = dict(momentum=config.bn_momentum, epsilon=config.bn_epsilon)
+  """The plain functional Keras model (what is trained, saved and exported)."""
+  blocks = (ResidualTreeBlock(block.width, block.filters, block.stride, block.cell.to_dict(),
+                              block.final_bn, bn_momentum=config.bn_momentum,
+                              bn_epsilon=config.bn_epsilon, name=f"block_{i}")
+            for i, block in enumerate(config.blocks))
   inputs = keras.Input((config.input_size, config.input_size, config.input_channels), name="image")
-  x = keras.layers.Conv2D(config.stem_filters, 3, padding="same", use_bias=False, name="stem",
-                          kernel_initializer=conv_initializer(3, config.stem_filters))(inputs)
-  x = keras.layers.BatchNormalization(name="stem_bn", **bn)(x)
-  for i, block in enumerate(config.blocks):
-    x = ResidualTreeBlock(block.width, block.filters, block.stride, block.cell.to_dict(),
-                          block.final_bn, bn_momentum=config.bn_momentum,
-                          bn_epsilon=config.bn_epsilon, name=f"block_{i}")(x)
-  x = keras.layers.BatchNormalization(name="head_bn", **bn)(x)
-  x = keras.layers.ReLU(name="head_relu")(x)
-  return keras.Model(inputs, classifier_head(x, config), name=config.name)
+  x = inputs
+  for layer in tree_layers(config, blocks):
+    x = layer(x)
+  return keras.Model(inputs, x, name=config.name)
 
 
 def tree_arch_from_model(model: keras.Model) -> TreeNetConfig:

@@ -86,6 +86,10 @@ class TreeSearchSpace(SpaceMethods):
     return [2 if i in (n, 2 * n) else 1 for i in range(self.num_blocks)]
 
   @property
+  def head_filters(self) -> int:
+    return 4 * self.widths()[-1]
+
+  @property
   def edges_per_cell(self) -> int:
     return sum(2 ** level for level in range(1, self.depth + 1))
 

@@ -1,5 +1,5 @@
-"""The tree-cell supernet: the PyramidTreeNet's fixed parts (the same Keras layers as the found
-net) with a `MixedOp` on every searchable edge. The mixed op and the search are the MobileNetV2
+"""The tree-cell supernet: the family's one builder (`builder.tree_layers`) whose blocks' cells
+hold a `MixedOp` on every searchable edge (the cell asks `make_edge` at each edge). The mixed op and the search are the MobileNetV2
 space's; only which layer holds the mixed ops differs."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from proxyless_tf.families.pyramid_tree.builder import tree_layers
 from proxyless_tf.families.pyramid_tree.config import binary_cell
 from proxyless_tf.families.pyramid_tree.layers import ResidualTreeBlock, TreeCell, path_name
-from proxyless_tf.model.layers import conv_initializer, dense_initializer
 from proxyless_tf.model.shared_call import run_layer
 from proxyless_tf.supernet.mixed_op import MixedOp
 from proxyless_tf.supernet.supernet import SupernetArch
@@ -61,26 +61,16 @@ class TreeSupernet(SupernetArch, keras.Model):
     super().__init__(name=kwargs.pop("name", f"supernet_{space.name}"), **kwargs)
     self.space = space
     self.weight_sharing = weight_sharing
-    bn = dict(momentum=space.bn_momentum, epsilon=space.bn_epsilon)
-    self.stem = keras.layers.Conv2D(space.stem_filters, 3, padding="same", use_bias=False,
-                                    name="stem",
-                                    kernel_initializer=conv_initializer(3, space.stem_filters))
-    self.stem_bn = keras.layers.BatchNormalization(name="stem_bn", **bn)
     placeholder = [space.candidates[0].op] * space.edges_per_cell
-    self.blocks = []
-    for i, (width, stride) in enumerate(zip(space.widths(), space.strides())):
-      cell = binary_cell(width, stride, placeholder, space.depth).to_dict()
-      self.blocks.append(SearchTreeBlock(
-          width, 4 * width, stride, cell, bn_momentum=space.bn_momentum,
-          bn_epsilon=space.bn_epsilon, candidates=space.candidates,
-          weight_sharing=weight_sharing, name=f"block_{i}"))
+    blocks = (SearchTreeBlock(width, 4 * width, stride,
+                              binary_cell(width, stride, placeholder, space.depth).to_dict(),
+                              bn_momentum=space.bn_momentum, bn_epsilon=space.bn_epsilon,
+                              candidates=space.candidates, weight_sharing=weight_sharing,
+                              name=f"block_{i}")
+              for i, (width, stride) in enumerate(zip(space.widths(), space.strides())))
+    (self.stem, self.stem_bn, *self.blocks, self.head_bn, self.head_relu, self.pool, self.dropout,
+     self.classifier) = tree_layers(space, blocks)
     self.mixed_ops = [op for block in self.blocks for op in block.cell.mixed_ops]
-    self.head_bn = keras.layers.BatchNormalization(name="head_bn", **bn)
-    self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
-    self.dropout = keras.layers.Dropout(space.dropout, name="dropout")
-    head = 4 * space.widths()[-1]
-    self.classifier = keras.layers.Dense(space.num_classes, name="classifier",
-                                         kernel_initializer=dense_initializer(head))
     self.build((None, space.input_size, space.input_size, space.input_channels))
 
   def build(self, input_shape):
@@ -98,5 +88,5 @@ class TreeSupernet(SupernetArch, keras.Model):
     x = run_layer(self.stem_bn, run_layer(self.stem, inputs, training), training)
     for block in self.blocks:
       x = block(x, training=training, mode=mode)
-    x = self.pool(keras.ops.relu(self.head_bn(x, training=training)))
+    x = self.pool(self.head_relu(self.head_bn(x, training=training)))
     return tf.cast(self.classifier(self.dropout(x, training=training)), tf.float32)
