@@ -28,10 +28,10 @@ def arch_string(net) -> str:
   return " ".join(op.candidates[i].name for op, i in zip(net.mixed_ops, net.argmax_choices()))
 
 
-
 class EpochReport:
   """Reads `config`, `net`, `steps`, `data`, `space`, `epoch_sums`, `logged`, `writer`,
-  `valid_writer`, `controller`, `expected`, `cost_model` and `chief` of the run."""
+  `valid_writer`, `steps_per_epoch`, `warmup_steps`, `controller`, `expected`, `cost_model` and
+  `chief` of the run."""
 
   def evaluate(self) -> tuple[float, float]:
     """Held-out loss/accuracy of the current argmax architecture.

@@ -81,7 +81,7 @@ class V3NetConfig(NetConfigMethods):
   bn_epsilon: float = 1e-3
   family: str = dataclasses.field(default=FAMILY, init=False)
 
-  stem_kernel_size = 3  # fixed by the family; read by the shared size checks
+  stem_kernel_size = 3  # fixed by the family
   padding = "same"  # TensorFlow's rule, as the Keras MobileNetV3
 
   def __post_init__(self):
