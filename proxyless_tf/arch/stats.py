@@ -15,6 +15,13 @@ def totals(config) -> dict[str, int]:
   return family_of(config).totals(config)
 
 
+def total_line(config) -> str:
+  """The last line of every family's table: parameters (without and with BN statistics), MACs."""
+  t = totals(config)
+  return (f"total: {t['trainable_params']:,} trainable params ({t['total_params']:,} with BN "
+          f"statistics), {t['macs'] / 1e6:.1f}M MACs")
+
+
 def format_table(config) -> str:
   """The per-layer table of a net of any family, as `python -m proxyless_tf.arch show` prints it."""
   from proxyless_tf.families import family_of

@@ -23,6 +23,7 @@ _MODULES = {
 }
 DEFAULT = "mbconv"  # a config or space with no `family` field
 _LOADED: dict = {}
+_BY_OP_KIND: dict = {}
 
 
 def get_family(name: str | None):
@@ -47,11 +48,14 @@ def family_of(obj):
 
 
 def family_of_op_kind(kind: str):
-  """The family whose cost ops include `kind` (a latency table op's kind)."""
-  for family in families():
-    if kind in family.op_kinds:
-      return family
-  raise KeyError(f"no family has latency ops of kind {kind!r}")
+  """The family whose cost ops include `kind` (a latency table op's kind); remembered per kind,
+  since every `OpSpec.key` asks."""
+  if kind not in _BY_OP_KIND:
+    owner = next((family for family in families() if kind in family.op_kinds), None)
+    if owner is None:
+      raise KeyError(f"no family has latency ops of kind {kind!r}")
+    _BY_OP_KIND[kind] = owner
+  return _BY_OP_KIND[kind]
 
 
 def is_net_config(value) -> bool:

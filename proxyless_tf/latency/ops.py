@@ -35,9 +35,7 @@ class OpSpec:
   # tables whose cost depends on where an op sits, not only on its shape (a linear model fit
   # per position, e.g. TuNAS's Pixel-1 model); measured tables ignore it. Not part of `key`.
   position: int | None = dataclasses.field(default=None, compare=False)
-  # fields of other families' ops (a tree-cell block's bottleneck width, an edge's op name)
-  width: int = 0
-  edge: str = ""
+  # a family whose ops need more fields subclasses OpSpec (families/*/ops.py)
 
   @property
   def position_key(self) -> str | None:

@@ -24,11 +24,12 @@ def arch_from_model(model: keras.Model):
   return model_family(model).arch_from_model(model)
 
 
-def classifier_head(x, config):
-  """A classifier a family may use: global average pool, dropout, dense (the layer
-  names are what `arch_from_model` and the PyTorch weight maps read)."""
-  x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-  x = keras.layers.Dropout(config.dropout, name="dropout")(x)
-  return keras.layers.Dense(config.num_classes, name="classifier",
-                            kernel_initializer=dense_initializer(config.head_filters),
-                            bias_initializer="zeros")(x)
+def classifier_layers(net):
+  """A classifier a family's builder may end with: global average pool, dropout, dense over
+  `net.head_filters` (the layer names are what `arch_from_model` and the PyTorch weight maps
+  read)."""
+  yield keras.layers.GlobalAveragePooling2D(name="pool")
+  yield keras.layers.Dropout(net.dropout, name="dropout")
+  yield keras.layers.Dense(net.num_classes, name="classifier",
+                           kernel_initializer=dense_initializer(net.head_filters),
+                           bias_initializer="zeros")

@@ -26,6 +26,17 @@ class SpaceMethods:
         input_channels=input_channels or self.input_channels,
         num_classes=num_classes or self.num_classes)
 
+  def chosen(self, choices) -> list:
+    """(decision, its chosen candidate) of every decision, in order; a wrong count or an index out
+    of range is one line."""
+    specs = self.mixed_ops()
+    if len(choices) != len(specs):
+      raise UserError(f"space {self.name} has {len(specs)} decisions, got {len(choices)} choices")
+    for spec, choice in zip(specs, choices):
+      if not 0 <= int(choice) < len(spec.candidates):
+        raise UserError(f"choice {choice} out of range for mixed op {spec.index}")
+    return [(spec, spec.candidates[int(choice)]) for spec, choice in zip(specs, choices)]
+
   def reference_choices(self) -> list[int]:
     return [self.reference_candidate()] * len(self.mixed_ops())
 

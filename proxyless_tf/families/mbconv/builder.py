@@ -19,7 +19,7 @@ import keras
 from proxyless_tf.arch.config import ArchConfigError
 from proxyless_tf.families.mbconv.config import MBCONV, ZERO, ArchConfig, Block
 from proxyless_tf.families.mbconv.layers import ConvBNReLU, MBConv, ZeroBlock
-from proxyless_tf.model.layers import dense_initializer
+from proxyless_tf.model.builder import classifier_layers
 from proxyless_tf.space.space import MixedOpSpec
 
 
@@ -40,11 +40,7 @@ def mbconv_layers(net, decide=None, block_name=lambda i: f"block_{i}"):
       yield MBConv(slot.filters, slot.kernel_size, slot.stride, slot.expand_ratio,
                    name=block_name(i), **common)
   yield ConvBNReLU(net.head_filters, 1, 1, name="head", **common)
-  yield keras.layers.GlobalAveragePooling2D(name="pool")
-  yield keras.layers.Dropout(net.dropout, name="dropout")
-  yield keras.layers.Dense(net.num_classes, name="classifier",
-                           kernel_initializer=dense_initializer(net.head_filters),
-                           bias_initializer="zeros")
+  yield from classifier_layers(net)
 
 
 def build_mbconv_model(config: ArchConfig) -> keras.Model:

@@ -120,14 +120,8 @@ class SearchSpace(SpaceMethods):
     return specs
 
   def derive(self, choices, name: str | None = None) -> ArchConfig:
-    specs = self.mixed_ops()
-    if len(choices) != len(specs):
-      raise UserError(f"space {self.name} has {len(specs)} decisions, got {len(choices)} choices")
-    blocks = [self.first_block()]
-    for spec, choice in zip(specs, choices):
-      if not 0 <= int(choice) < len(spec.candidates):
-        raise UserError(f"choice {choice} out of range for mixed op {spec.index}")
-      blocks.append(spec.candidates[int(choice)].block(spec.filters, spec.stride))
+    blocks = [self.first_block()] + [candidate.block(spec.filters, spec.stride)
+                                     for spec, candidate in self.chosen(choices)]
     return ArchConfig(
         name=name or f"{self.name}_searched", blocks=tuple(blocks), input_size=self.input_size,
         input_channels=self.input_channels, num_classes=self.num_classes,

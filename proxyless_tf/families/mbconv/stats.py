@@ -11,7 +11,7 @@ import dataclasses
 
 from proxyless_tf.arch.config import conv_output_size
 from proxyless_tf.families.mbconv.config import ArchConfig, Block, has_residual
-from proxyless_tf.arch.stats import totals
+from proxyless_tf.arch.stats import total_line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +99,6 @@ def format_mbconv_table(config) -> str:
     tag = " zero" if r.zero else (" +res" if r.residual else "")
     lines.append(f"{r.name:<11} {r.input_resolution:>5} {r.in_channels:>5} {r.out_channels:>5} "
                  f"{kernel:>2} {expand:>2} {r.stride:>2} {r.trainable_params:>10,} {r.macs:>12,}{tag}")
-  t = totals(config)
   lines.append("-" * len(header))
-  lines.append(f"total: {t['trainable_params']:,} trainable params ({t['total_params']:,} with BN "
-               f"statistics), {t['macs'] / 1e6:.1f}M MACs")
+  lines.append(total_line(config))
   return "\n".join(lines)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 
 from proxyless_tf.arch.config import ArchConfigError
-from proxyless_tf.families.mobilenet_v3.config import V3Block, V3NetConfig, has_residual
+from proxyless_tf.families.mobilenet_v3.config import V3Block, V3NetConfig
 from proxyless_tf.families.mobilenet_v3.layers import (ConvBNAct, HardSwish, InvertedResidualV3,
                                                        SkippedBlock)
 from proxyless_tf.model.layers import dense_initializer
@@ -97,8 +97,4 @@ def v3_arch_from_model(model: keras.Model) -> V3NetConfig:
       feature_filters=int(layers["feature"].units), se_ratio=real[0].se_ratio if real else 0.25,
       dropout=float(layers["dropout"].rate), bn_momentum=stem.bn_momentum,
       bn_epsilon=stem.bn_epsilon)
-
-
-def residual_of(spec: MixedOpSpec) -> bool:
-  return has_residual(spec.in_channels, V3Block(spec.filters, spec.stride))
 

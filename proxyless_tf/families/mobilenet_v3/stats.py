@@ -5,6 +5,7 @@ model's `count_params()` and to Keras's own MobileNetV3-Large."""
 from __future__ import annotations
 
 from proxyless_tf.arch.config import conv_output_size
+from proxyless_tf.arch.stats import total_line
 from proxyless_tf.families.mobilenet_v3.config import expanded_channels, se_channels
 
 
@@ -77,8 +78,6 @@ def format_v3_table(config) -> str:
       f"1x1 {config.head_filters}, {config.feature_filters}"]
   for (name, res, c_in, c_out, params, _, macs), what in zip(rows, described):
     lines.append(f"{name:<9} {what:<22} {res:>5} {c_in:>5} {c_out:>5} {params:>11,} {macs:>14,}")
-  t = v3_totals(config)
   lines.append("-" * len(header))
-  lines.append(f"total: {t['trainable_params']:,} trainable params ({t['total_params']:,} with BN "
-               f"statistics), {t['macs'] / 1e6:.1f}M MACs")
+  lines.append(total_line(config))
   return "\n".join(lines)

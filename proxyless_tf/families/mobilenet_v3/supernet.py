@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from proxyless_tf.families.mobilenet_v3.builder import net_layers, residual_of
+from proxyless_tf.families.mobilenet_v3.builder import net_layers
 from proxyless_tf.supernet.mixed_op import MixedOp
 from proxyless_tf.supernet.supernet import SupernetArch
 from proxyless_tf.utils.compiled import cached
@@ -21,7 +21,7 @@ class V3Supernet(SupernetArch, keras.Model):
     self.weight_sharing = weight_sharing
 
     def decide(spec, name):
-      return MixedOp(spec.filters, spec.stride, spec.candidates, residual_of(spec),
+      return MixedOp(spec.filters, spec.stride, spec.candidates, spec.has_residual,
                      bn_momentum=space.bn_momentum, bn_epsilon=space.bn_epsilon,
                      weight_sharing=weight_sharing, name=name)
 

@@ -12,7 +12,8 @@ import keras
 from proxyless_tf.arch.config import ArchConfigError
 from proxyless_tf.families.pyramid_tree.config import TreeBlock, TreeNetConfig, node_from_dict
 from proxyless_tf.families.pyramid_tree.layers import ResidualTreeBlock
-from proxyless_tf.model.layers import conv_initializer, dense_initializer
+from proxyless_tf.model.builder import classifier_layers
+from proxyless_tf.model.layers import conv_initializer
 
 
 def tree_layers(net, blocks):
@@ -25,11 +26,7 @@ def tree_layers(net, blocks):
   yield from blocks
   yield keras.layers.BatchNormalization(name="head_bn", **bn)
   yield keras.layers.ReLU(name="head_relu")
-  yield keras.layers.GlobalAveragePooling2D(name="pool")
-  yield keras.layers.Dropout(net.dropout, name="dropout")
-  yield keras.layers.Dense(net.num_classes, name="classifier",
-                           kernel_initializer=dense_initializer(net.head_filters),
-                           bias_initializer="zeros")
+  yield from classifier_layers(net)
 
 
 def build_tree_model(config: TreeNetConfig) -> keras.Model:

@@ -13,32 +13,39 @@ left to the table's correction, fitted on whole nets as for the MobileNetV2 fami
 
 from __future__ import annotations
 
+import dataclasses
+
 from proxyless_tf.families.pyramid_tree.config import parse_op, walk
+from proxyless_tf.latency.ops import OpSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class TreeOpSpec(OpSpec):
+  """An `OpSpec` with what a tree op adds: a block's bottleneck width, an edge's op name."""
+
+  width: int = 0
+  edge: str = ""
 
 
 def stem_op(config_or_space):
-  from proxyless_tf.latency.ops import OpSpec
   s = config_or_space
-  return OpSpec("tree_stem", s.input_size, s.input_channels, s.stem_filters, 3)
+  return TreeOpSpec("tree_stem", s.input_size, s.input_channels, s.stem_filters, 3)
 
 
 def head_op(resolution: int, channels: int, num_classes: int):
-  from proxyless_tf.latency.ops import OpSpec
-  return OpSpec("tree_head", resolution, channels, num_classes)
+  return TreeOpSpec("tree_head", resolution, channels, num_classes)
 
 
 def block_op(resolution: int, in_channels: int, width: int, filters: int, stride: int,
              position: int | None = None):
-  from proxyless_tf.latency.ops import OpSpec
-  return OpSpec("tree_block", resolution, in_channels, filters, 1, 1, stride, position=position,
-                width=width)
+  return TreeOpSpec("tree_block", resolution, in_channels, filters, 1, 1, stride,
+                    position=position, width=width)
 
 
 def edge_op(resolution: int, in_channels: int, out_channels: int, op: str, stride: int,
             position: int | None = None):
-  from proxyless_tf.latency.ops import OpSpec
-  return OpSpec("tree_edge", resolution, in_channels, out_channels, parse_op(op).kernel_size, 1,
-                stride, position=position, edge=op)
+  return TreeOpSpec("tree_edge", resolution, in_channels, out_channels, parse_op(op).kernel_size,
+                    1, stride, position=position, edge=op)
 
 
 def _cell_edge_ops(node, channels: int, resolution: int, position: int):

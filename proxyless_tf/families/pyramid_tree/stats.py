@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from proxyless_tf.arch.stats import totals
+from proxyless_tf.arch.stats import total_line
 from proxyless_tf.families.pyramid_tree.config import tree_rows
 
 
@@ -36,8 +36,6 @@ def format_tree_table(config) -> str:
   parts.append((rows[-1][0], rows[-1]))
   for name, r in parts:
     lines.append(f"{name:<22} {r[1]:>5} {r[2]:>5} {r[3]:>5} {r[4]:>11,} {r[6]:>14,}")
-  t = totals(config)
   lines.append("-" * len(header))
-  lines.append(f"total: {t['trainable_params']:,} trainable params ({t['total_params']:,} with BN "
-               f"statistics), {t['macs'] / 1e6:.1f}M MACs")
+  lines.append(total_line(config))
   return "\n".join(lines)
